@@ -1,0 +1,39 @@
+"""Reads of the compliance app."""
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import QuerySet
+
+from .models import AccessLog
+
+
+def access_log_list(
+    *,
+    actor=None,
+    action: str | None = None,
+    actor_id: int | None = None,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[AccessLog]:
+    qs = AccessLog.objects.select_related("actor").order_by("-created_at", "-id")
+    if action:
+        qs = qs.filter(action=action)
+    if actor_id:
+        qs = qs.filter(actor_id=actor_id)
+    if target_type:
+        qs = qs.filter(target_type=target_type)
+    if target_id:
+        qs = qs.filter(target_id=target_id)
+    if date_from:
+        qs = qs.filter(created_at__date__gte=date_from)
+    if date_to:
+        qs = qs.filter(created_at__date__lte=date_to)
+    return qs
+
+
+def access_log_for_record(*, target_type: str, target_id: int) -> QuerySet[AccessLog]:
+    """Who looked at this record's personal data (shown on the record's own page)."""
+    return access_log_list(target_type=target_type, target_id=target_id)

@@ -1,0 +1,13 @@
+"""Test settings: the same real PostgreSQL and Redis as production, fast password hashing."""
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-key-not-secret-" + "x" * 32)
+
+from .base import *  # noqa: E402,F403
+from .base import CACHES, DATABASES, env  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["TEST"] = {"NAME": env.str("CRM_TEST_DB_NAME", default="test_courier_crm")}
+CACHES["default"]["KEY_PREFIX"] = "crm-test"
+LANGUAGE_CODE = "zh-hans"

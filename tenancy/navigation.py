@@ -1,0 +1,37 @@
+"""The navigation of the base layout, per role. Later apps add their entries here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url_name: str
+    label: str
+    perm: str | None = None
+
+
+NAV_ITEMS = [
+    NavItem("home", _("Home")),
+    NavItem("tenancy:members", _("Users & roles"), "tenancy.manage_members"),
+    NavItem("tenancy:branches", _("Branches"), "tenancy.view_branch"),
+    NavItem("compliance:access_log", _("Access log"), "compliance.view_access_log"),
+    NavItem("tenancy:api_tokens", _("API tokens")),
+    NavItem("api-docs", _("API docs")),
+]
+
+
+def navigation_for(request) -> list[dict]:
+    user = request.user
+    current = request.path
+    items = []
+    for item in NAV_ITEMS:
+        if item.perm and not user.has_perm(item.perm):
+            continue
+        url = reverse(item.url_name)
+        active = current == url if url == "/" else current.startswith(url)
+        items.append({"url": url, "label": item.label, "active": active})
+    return items

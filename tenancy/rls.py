@@ -1,0 +1,84 @@
+"""The database wall: row-level security on every tenant table, and append-only tables.
+
+`sync_database_wall()` runs after every `migrate` (post_migrate) as the table owner. It is
+idempotent and covers every TenantScopedModel it finds, so a new model cannot be forgotten.
+"""
+from __future__ import annotations
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connection
+
+POLICY = "tenant_isolation"
+TENANT_EXPR = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
+USER_EXPR = "user_id = NULLIF(current_setting('app.user_id', true), '')::bigint"
+
+REJECT_FUNCTION = """
+CREATE OR REPLACE FUNCTION crm_reject_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'table % is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+"""
+
+
+def tenant_models() -> list:
+    from .models import TenantScopedModel
+
+    return [
+        m for m in apps.get_models()
+        if issubclass(m, TenantScopedModel) and not m._meta.abstract and not m._meta.proxy
+        and m._meta.managed
+    ]
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def sync_database_wall(app_role: str | None = None) -> list[str]:
+    """Apply RLS, grants and append-only triggers. Returns the tables it covered."""
+    app_role = app_role or settings.DATABASE_APP_ROLE
+    covered = []
+    with connection.cursor() as cursor:
+        cursor.execute(REJECT_FUNCTION)
+        if app_role:
+            role = _q(app_role)
+            cursor.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+            cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+            cursor.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+            cursor.execute(f"REVOKE INSERT, UPDATE, DELETE ON django_migrations FROM {role}")
+        for model in tenant_models():
+            table = _q(model._meta.db_table)
+            cursor.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+            cursor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+            cursor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
+            cursor.execute(
+                f"CREATE POLICY {POLICY} ON {table} USING ({TENANT_EXPR}) WITH CHECK ({TENANT_EXPR})"
+            )
+            for name, command, expr in getattr(model, "extra_rls_policies", ()):
+                cursor.execute(f"DROP POLICY IF EXISTS {_q(name)} ON {table}")
+                cursor.execute(f"CREATE POLICY {_q(name)} ON {table} FOR {command} USING ({expr})")
+            if model.append_only:
+                if app_role:
+                    cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {_q(app_role)}")
+                cursor.execute(f"DROP TRIGGER IF EXISTS crm_append_only ON {table}")
+                cursor.execute(
+                    f"CREATE TRIGGER crm_append_only BEFORE UPDATE OR DELETE ON {table} "
+                    "FOR EACH ROW EXECUTE FUNCTION crm_reject_change()"
+                )
+                cursor.execute(f"DROP TRIGGER IF EXISTS crm_append_only_truncate ON {table}")
+                cursor.execute(
+                    f"CREATE TRIGGER crm_append_only_truncate BEFORE TRUNCATE ON {table} "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION crm_reject_change()"
+                )
+            covered.append(model._meta.db_table)
+    return covered
+
+
+def on_post_migrate(sender, using="default", **kwargs):
+    # Runs once per migrate (sent for each app; we act on ours only, after all tables exist).
+    if sender.name != "tenancy":
+        return
+    sync_database_wall()

@@ -1,0 +1,92 @@
+"""Every read of the tenancy app used by pages, the API and tasks."""
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+
+from . import crypto
+from .models import ApiToken, Branch, Membership, Role, User
+from .normalize import normalize
+from .scoping import current_tenant_id
+
+
+def blind_index_for(kind: str, value: str) -> str | None:
+    """The blind index of a typed value in the current tenant, or None if it does not parse."""
+    try:
+        normalised = normalize(kind, value)
+    except Exception:  # noqa: BLE001 — any unparsable input simply matches nothing
+        return None
+    return crypto.blind_index(normalised, tenant_id=current_tenant_id(), kind=kind)
+
+
+def branch_list(*, search: str = "", kind: str = "", include_inactive: bool = True) -> QuerySet[Branch]:
+    qs = Branch.objects.all().annotate(
+        staff_count=Count("memberships", filter=Q(memberships__is_active=True))
+    ).order_by("path")
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(code__icontains=search) | Q(city__icontains=search))
+    return qs
+
+
+def branch_get(*, pk: int) -> Branch:
+    return Branch.objects.get(pk=pk)
+
+
+def branch_subtree(branch: Branch) -> QuerySet[Branch]:
+    """The branch and everything under it (a branch manager's reach)."""
+    return Branch.objects.filter(path__startswith=branch.path).order_by("path")
+
+
+def branch_choices(*, kinds=None) -> QuerySet[Branch]:
+    qs = Branch.objects.filter(is_active=True).order_by("path")
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    return qs
+
+
+def membership_list(*, role: str = "", branch_id: int | None = None, search: str = "",
+                    active: bool | None = None, branch_subtree_of: Branch | None = None) -> QuerySet[Membership]:
+    qs = Membership.objects.select_related("user", "branch").order_by("user__display_name", "id")
+    if role:
+        qs = qs.filter(role=role)
+    if branch_id:
+        qs = qs.filter(branch_id=branch_id)
+    if branch_subtree_of is not None:
+        qs = qs.filter(branch__path__startswith=branch_subtree_of.path)
+    if active is not None:
+        qs = qs.filter(is_active=active)
+    if search:
+        qs = qs.filter(Q(user__username__icontains=search) | Q(user__display_name__icontains=search)
+                       | Q(title__icontains=search))
+    return qs
+
+
+def membership_get(*, pk: int) -> Membership:
+    return Membership.objects.select_related("user", "branch").get(pk=pk)
+
+
+def membership_find_by_work_phone(phone: str) -> QuerySet[Membership]:
+    bidx = blind_index_for("phone", phone)
+    if bidx is None:
+        return Membership.objects.none()
+    return Membership.objects.filter(work_phone_bidx=bidx).select_related("user", "branch")
+
+
+def colleagues_of(membership: Membership) -> QuerySet[Membership]:
+    if membership.branch_id is None:
+        return Membership.objects.none()
+    return (Membership.objects.filter(branch_id=membership.branch_id, is_active=True)
+            .exclude(pk=membership.pk).select_related("user").order_by("role", "user__display_name"))
+
+
+def role_counts() -> dict[str, int]:
+    counts = dict(Membership.objects.filter(is_active=True).values_list("role").annotate(n=Count("id")))
+    return {role: counts.get(role, 0) for role in Role.values}
+
+
+def api_tokens_of(*, user: User, all_in_tenant: bool = False) -> QuerySet[ApiToken]:
+    qs = ApiToken.objects.filter(tenant_id=current_tenant_id()).select_related("user").order_by("-created_at")
+    return qs if all_in_tenant else qs.filter(user=user)

@@ -1,0 +1,29 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+app_name = "tenancy"
+
+urlpatterns = [
+    path("manage/users/", views.member_list, name="members"),
+    path("manage/users/new/", views.member_create, name="member_create"),
+    path("manage/users/add-existing/", views.member_add_existing, name="member_add_existing"),
+    path("manage/users/<int:pk>/", views.member_edit, name="member_edit"),
+    path("manage/users/<int:pk>/password/", views.member_password, name="member_password"),
+    path("branches/", views.branch_list, name="branches"),
+    path("manage/branches/new/", views.branch_create, name="branch_create"),
+    path("manage/branches/<int:pk>/", views.branch_edit, name="branch_edit"),
+    path("me/", views.profile, name="profile"),
+    path("me/api-tokens/", views.api_tokens, name="api_tokens"),
+    path("me/api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
+    path("pii/<str:model_label>/<int:pk>/<str:field>/reveal/", views.reveal, name="reveal"),
+]
+
+# Top-level names used by settings (LOGIN_URL, LOGIN_REDIRECT_URL) live outside the namespace.
+root_urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("switch-tenant/", views.switch_tenant, name="switch_tenant"),
+]
