@@ -183,7 +183,13 @@ def banner() -> None:
     print("\n".join(lines), flush=True)
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run() -> int:
+    # SIGTERM (e.g. from a process manager) stops everything just like Ctrl-C.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     services = Services()
     children: list[subprocess.Popen] = []
     try:
@@ -221,6 +227,7 @@ def run() -> int:
 
 
 def exec_command(command: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     services = Services()
     try:
         env = prepare_environment(services, debug=False)

@@ -83,19 +83,24 @@ class TenantScopeMiddleware:
                 memberships, wanted_tenant_id=wanted_tenant,
                 fallback_tenant_id=user.last_active_tenant_id,
             )
-            if membership is None:
-                transaction.set_rollback(True)
-                return self._no_membership(request)
-            membership.user = user
-            user._crm_active_membership = membership
-            request.membership = membership
-            request.tenant = membership.tenant
-            state = ScopeState(tenant_id=membership.tenant_id, user_id=user.pk,
-                               membership_id=membership.pk)
-            with activated(state):
-                response = self.get_response(request)
-            if response.status_code >= 500:
-                transaction.set_rollback(True)
+            if membership is not None:
+                response = self._run_in_scope(request, user, membership)
+        if membership is None:
+            return self._no_membership(request)
+        return response
+
+    def _run_in_scope(self, request, user, membership):
+        """The view, inside the tenant scope of the caller's transaction. A server error rolls
+        the request's writes back (like ATOMIC_REQUESTS)."""
+        membership.user = user
+        user._crm_active_membership = membership
+        request.membership = membership
+        request.tenant = membership.tenant
+        state = ScopeState(tenant_id=membership.tenant_id, user_id=user.pk, membership_id=membership.pk)
+        with activated(state):
+            response = self.get_response(request)
+        if response.status_code >= 500:
+            transaction.set_rollback(True)
         return response
 
     def _no_membership(self, request):

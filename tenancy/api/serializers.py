@@ -24,7 +24,7 @@ class BranchCreateSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=20)
     name = serializers.CharField(max_length=120)
     kind = serializers.ChoiceField(choices=BranchKind.choices)
-    parent = ScopedPrimaryKeyRelatedField(Branch, allow_null=True, required=False)
+    parent = ScopedPrimaryKeyRelatedField(Branch, allow_null=True, required=False, default=None)
     province = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
     city = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
 
@@ -63,7 +63,7 @@ class MembershipCreateSerializer(serializers.Serializer):
     display_name = serializers.CharField(max_length=120)
     password = serializers.CharField(write_only=True, max_length=128)
     role = serializers.ChoiceField(choices=Role.choices)
-    branch = ScopedPrimaryKeyRelatedField(Branch, allow_null=True, required=False)
+    branch = ScopedPrimaryKeyRelatedField(Branch, allow_null=True, required=False, default=None)
     title = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
     work_phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
 

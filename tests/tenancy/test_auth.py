@@ -1,0 +1,93 @@
+"""Login, role home pages, logout and the tenant switcher."""
+import pytest
+from django.test import Client
+
+from tenancy.models import Membership, Role
+from tenancy.scoping import tenant_scope
+
+from ..factories.world import PASSWORD
+
+HOME_OF = {
+    Role.AGENT: "/", Role.SALES_MANAGER: "/", Role.BRANCH_MANAGER: "/", Role.AUDITOR: "/",
+    Role.EXECUTIVE: "/", Role.TENANT_ADMIN: "/manage/users/",
+}
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_every_role_logs_in_and_lands_on_its_home(world, role):
+    client = Client()
+    response = client.post("/login/", {"username": f"alpha_{role}", "password": PASSWORD}, follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == HOME_OF[role]
+    assert world.a.tenant.name in response.content.decode()
+    assert world.b.tenant.name not in response.content.decode()
+
+
+def test_wrong_password_shows_an_error_and_keeps_the_username(world):
+    response = Client().post("/login/", {"username": "alpha_agent", "password": "nope"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'value="alpha_agent"' in body
+    assert "alert-danger" in body
+
+
+def test_anonymous_is_sent_to_login(world):
+    response = Client().get("/manage/users/")
+    assert response.status_code == 302 and response.url.startswith("/login/")
+
+
+def test_logout_ends_the_session(world):
+    client = world.client_for(world.a.user("agent"))
+    assert client.get("/").status_code == 200
+    client.post("/logout/")
+    assert client.get("/").status_code == 302
+
+
+def test_home_shows_role_specific_sections(world):
+    body = world.client_for(world.a.user("branch_manager")).get("/").content.decode()
+    assert "甲快递浦东网点" in body  # branch network of a branch manager
+    body = world.client_for(world.a.user("executive")).get("/").content.decode()
+    assert "甲快递华东大区" in body and "甲快递杭州网点" in body
+    body = world.client_for(world.a.user("auditor")).get("/").content.decode()
+    assert "/compliance/access-log/" in body
+
+
+def test_external_auditor_switches_between_companies(world):
+    client = world.client_for(world.external_auditor)
+    me = client.get("/api/v1/me/").json()
+    assert {m["tenant"]["code"] for m in me["memberships"]} == {"alpha", "beta"}
+    first = me["active_tenant"]["code"]
+    target = world.b.tenant if first == "alpha" else world.a.tenant
+    response = client.post("/switch-tenant/", {"tenant_id": target.pk})
+    assert response.status_code == 302
+    me = client.get("/api/v1/me/").json()
+    assert me["active_tenant"]["code"] == target.code
+    branches = client.get("/api/v1/branches/").json()["results"]
+    assert {b["code"].split("-")[0] for b in branches} == {target.code.upper()}
+    # the choice sticks for the next login too
+    world.external_auditor.refresh_from_db()
+    assert world.external_auditor.last_active_tenant_id == target.pk
+
+
+def test_switching_to_a_company_you_do_not_belong_to_is_refused(world):
+    client = world.client_for(world.a.user("agent"))
+    client.post("/switch-tenant/", {"tenant_id": world.b.tenant.pk})
+    assert client.get("/api/v1/me/").json()["active_tenant"]["code"] == "alpha"
+
+
+def test_deactivated_membership_cannot_use_the_app(world):
+    membership = world.a.members["agent"]
+    with tenant_scope(world.a.tenant):
+        Membership.objects.filter(pk=membership.pk).update(is_active=False)
+    client = world.client_for(membership.user)
+    response = client.get("/")
+    assert response.status_code == 403
+    assert client.get("/api/v1/me/").status_code in (401, 403)
+
+
+def test_language_defaults_to_chinese_and_english_is_selectable(world):
+    client = Client()
+    assert 'lang="zh-hans"' in client.get("/login/").content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    body = client.get("/login/").content.decode()
+    assert 'lang="en"' in body and "Log in to Courier CRM" in body
