@@ -10,6 +10,7 @@ class TenancyConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers system checks)
+        from .api import schema  # noqa: F401  (registers OpenAPI auth extensions)
         from .rls import on_post_migrate
 
         post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="tenancy-rls-sync")

@@ -15,7 +15,10 @@ class BranchChoiceField(forms.ModelChoiceField):
         return "— " * obj.depth + f"{obj.name} ({obj.code})"
 
 
-def _branch_field(required: bool = False, label=_("Branch"), kinds=None) -> BranchChoiceField:
+BRANCH_LABEL = _("Branch")
+
+
+def _branch_field(required: bool = False, label=BRANCH_LABEL, kinds=None) -> BranchChoiceField:
     return BranchChoiceField(queryset=branch_choices(kinds=kinds), required=required, label=label)
 
 

@@ -55,6 +55,11 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
     def get_queryset(self):
         return super().get_queryset().filter(tenant_id=current_tenant_id())
 
+    def none(self):
+        # An empty queryset reads no rows, so it is safe without a scope (schema generation
+        # and form set-up ask for one before any request exists).
+        return self._queryset_class(model=self.model, using=self._db).none()
+
 
 class TenantScopedModel(models.Model):
     """Base of every tenant-owned model.
@@ -341,6 +346,9 @@ class TenantKey(TenantScopedModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "purpose", "version"], name="tenant_key_version"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} v{self.version}"
 
 
 class ApiToken(models.Model):

@@ -4,6 +4,8 @@ from compliance.models import AccessLog
 from compliance.selectors import access_log_list
 from tenancy.api.base import TenantScopedViewSet
 
+from .filters import AccessLogFilter
+
 
 class AccessLogSerializer(serializers.ModelSerializer):
     actor_username = serializers.CharField(source="actor.username", read_only=True)
@@ -22,7 +24,9 @@ class AccessLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantS
     serializer_class = AccessLogSerializer
     read_perm = "compliance.view_access_log"
     write_perm = "compliance.view_access_log"
-    filterset_fields = ["action", "actor", "target_type", "target_id"]
+    filterset_class = AccessLogFilter
 
-    def get_queryset(self):
+    model = AccessLog
+
+    def scoped_queryset(self):
         return access_log_list()

@@ -1,11 +1,15 @@
 """Building blocks every app's API uses: the tenant-scoped viewset and related fields."""
 from __future__ import annotations
 
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 
 from .permissions import RolePermission
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """A foreign key in a payload, resolved inside the current tenant only: another tenant's id
     is "does not exist" (400), exactly like an id that was never used."""
@@ -29,11 +33,23 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
 
     - runs inside the request's tenant scope (middleware), so querysets are the tenant's only;
     - `read_perm` / `write_perm` name the role permissions; objects of other tenants are 404;
-    - subclasses implement `get_queryset()` with a selector and write through services."""
+    - subclasses set `model`, implement `scoped_queryset()` with a selector and write
+      through services."""
 
     permission_classes = [RolePermission]
+    model = None
     read_perm: str | None = None
     write_perm: str | None = None
+    lookup_value_converter = "int"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            # Schema generation runs outside any tenant: describe the model, touch no rows.
+            return QuerySet(model=self.model).none()
+        return self.scoped_queryset()
+
+    def scoped_queryset(self):
+        raise NotImplementedError(f"{type(self).__name__} must define scoped_queryset()")
 
     @property
     def membership(self):

@@ -9,9 +9,11 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from tenancy import selectors, services
+from tenancy.models import Branch, Membership
 from tenancy.views import client_ip, revealable_object
 
 from .base import TenantScopedViewSet
+from .filters import BranchFilter, MembershipFilter
 from .permissions import IsTenantMember
 from .serializers import (
     BranchCreateSerializer,
@@ -52,10 +54,12 @@ class BranchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
     serializer_class = BranchSerializer
     read_perm = "tenancy.view_branch"
     write_perm = "tenancy.manage_branches"
-    filterset_fields = ["kind", "is_active", "parent"]
+    filterset_class = BranchFilter
     ordering_fields = ["id", "code", "path"]
 
-    def get_queryset(self):
+    model = Branch
+
+    def scoped_queryset(self):
         return selectors.branch_list(search=self.request.query_params.get("search", ""))
 
     @extend_schema(request=BranchCreateSerializer, responses={201: BranchSerializer})
@@ -83,10 +87,12 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     serializer_class = MembershipSerializer
     read_perm = "tenancy.view_membership"
     write_perm = "tenancy.manage_members"
-    filterset_fields = ["role", "branch", "is_active", "is_away"]
+    filterset_class = MembershipFilter
     ordering_fields = ["id", "joined_at"]
 
-    def get_queryset(self):
+    model = Membership
+
+    def scoped_queryset(self):
         return selectors.membership_list(search=self.request.query_params.get("search", ""))
 
     @extend_schema(request=MembershipCreateSerializer, responses={201: MembershipSerializer})

@@ -1,8 +1,8 @@
 """The tenant-scoped REST API: auth, error envelope, pagination, 404 across tenants."""
 import pytest
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.db import connection
 
 from tenancy.models import ApiToken, Branch, Membership
 from tenancy.scoping import tenant_scope
