@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -32,13 +32,15 @@ def _free_port() -> int:
 
 
 def _owner_dsn(url: str, dbname: str) -> str:
-    from urllib.parse import unquote
-
-    parts = urlsplit(url)
-    host = unquote(parts.hostname or "")
+    """A libpq DSN from a database URL whose host may be a percent-encoded socket directory
+    (urlsplit().hostname would lowercase it)."""
+    netloc = urlsplit(url).netloc
+    credentials, _, hostport = netloc.rpartition("@")
+    user, _, password = credentials.partition(":")
+    host, _, port = hostport.partition(":")
     return psycopg.conninfo.make_conninfo(
-        host=host if host else None, port=parts.port or 5432, user=parts.username,
-        password=unquote(parts.password or "") or None, dbname=dbname)
+        host=unquote(host) or None, port=port or "5432", user=unquote(user),
+        password=unquote(password) or None, dbname=dbname)
 
 
 @pytest.fixture(scope="session")
