@@ -160,7 +160,7 @@ def prepare_environment(services: Services, *, debug: bool) -> dict[str, str]:
     env["CRM_DB_OWNER_ROLE"] = OWNER_ROLE
     if debug:
         env.setdefault("DJANGO_DEBUG", "1")
-    env.setdefault("DJANGO_SETTINGS_MODULE", "courier_crm.settings.base")
+        env.setdefault("DJANGO_SETTINGS_MODULE", "courier_crm.settings.base")
     return env
 
 

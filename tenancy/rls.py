@@ -5,6 +5,8 @@ idempotent and covers every TenantScopedModel it finds, so a new model cannot be
 """
 from __future__ import annotations
 
+import hashlib
+
 from django.apps import apps
 from django.conf import settings
 from django.db import connection
@@ -35,6 +37,45 @@ def tenant_models() -> list:
 
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
+
+
+def _constraint_name(table: str, column: str) -> str:
+    name = f"{table}_{column}_same_tenant"
+    if len(name) > 63:
+        digest = hashlib.sha1(name.encode()).hexdigest()[:8]  # noqa: S324 — a name, not security
+        name = f"{name[:54]}_{digest}"
+    return name
+
+
+def tenant_foreign_keys(model) -> list:
+    """Foreign keys from a tenant model to a tenant model (these get a composite constraint)."""
+    from .models import TenantScopedModel
+
+    return [
+        f for f in model._meta.concrete_fields
+        if f.many_to_one and f.name != "tenant" and isinstance(f.related_model, type)
+        and issubclass(f.related_model, TenantScopedModel)
+    ]
+
+
+def _sync_same_tenant_keys(cursor, model) -> None:
+    """(tenant_id, fk) REFERENCES target (tenant_id, id): the database itself refuses a row
+    that points at another tenant's row, even when written by raw SQL."""
+    table = model._meta.db_table
+    cursor.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {_q(table + '_tenant_pk')} ON {_q(table)} (tenant_id, id)")
+    for field in tenant_foreign_keys(model):
+        target = field.related_model._meta.db_table
+        cursor.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {_q(target + '_tenant_pk')} "
+                       f"ON {_q(target)} (tenant_id, id)")
+        name = _constraint_name(table, field.column)
+        cursor.execute("SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
+                       [name, table])
+        if cursor.fetchone():
+            continue
+        cursor.execute(
+            f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} FOREIGN KEY (tenant_id, {_q(field.column)}) "
+            f"REFERENCES {_q(target)} (tenant_id, id) DEFERRABLE INITIALLY DEFERRED"
+        )
 
 
 def sync_database_wall(app_role: str | None = None) -> list[str]:
@@ -73,6 +114,7 @@ def sync_database_wall(app_role: str | None = None) -> list[str]:
                     f"CREATE TRIGGER crm_append_only_truncate BEFORE TRUNCATE ON {table} "
                     "FOR EACH STATEMENT EXECUTE FUNCTION crm_reject_change()"
                 )
+            _sync_same_tenant_keys(cursor, model)
             covered.append(model._meta.db_table)
     return covered
 

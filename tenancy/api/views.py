@@ -63,14 +63,14 @@ class BranchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
         return selectors.branch_list(search=self.request.query_params.get("search", ""))
 
     @extend_schema(request=BranchCreateSerializer, responses={201: BranchSerializer})
-    def create(self, request):
+    def create(self, request, *args, **kwargs):
         payload = BranchCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         branch = services.branch_create(actor=request.user, **payload.validated_data)
         return Response(BranchSerializer(branch).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=BranchUpdateSerializer, responses=BranchSerializer)
-    def partial_update(self, request, pk=None):
+    def partial_update(self, request, *args, **kwargs):
         branch = self.get_object()
         payload = BranchUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -96,14 +96,14 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         return selectors.membership_list(search=self.request.query_params.get("search", ""))
 
     @extend_schema(request=MembershipCreateSerializer, responses={201: MembershipSerializer})
-    def create(self, request):
+    def create(self, request, *args, **kwargs):
         payload = MembershipCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         membership = services.membership_create_with_user(actor=request.user, **payload.validated_data)
         return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=MembershipUpdateSerializer, responses=MembershipSerializer)
-    def partial_update(self, request, pk=None):
+    def partial_update(self, request, *args, **kwargs):
         membership = self.get_object()
         payload = MembershipUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

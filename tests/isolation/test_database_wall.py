@@ -68,3 +68,24 @@ def test_raw_sql_in_tenant_a_cannot_touch_b(world):
                       [world.b.tenant.pk]) == []
         with pytest.raises(DatabaseError), transaction.atomic():
             _fetch("UPDATE tenancy_branch SET tenant_id = %s WHERE id = %s", [world.b.tenant.pk, world.a.branch.pk])
+
+
+@pytest.mark.django_db
+def test_every_tenant_foreign_key_has_a_same_tenant_constraint():
+    from tenancy.rls import _constraint_name, tenant_foreign_keys
+
+    expected = {(m._meta.db_table, _constraint_name(m._meta.db_table, f.column))
+                for m in tenant_models() for f in tenant_foreign_keys(m)}
+    assert expected, "the platform has tenant-to-tenant foreign keys (branch.parent, membership.branch)"
+    found = set(_fetch("SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f' "
+                       "AND array_length(conkey, 1) = 2"))
+    assert expected <= found
+
+
+@pytest.mark.django_db
+def test_database_refuses_a_cross_tenant_reference_written_by_raw_sql(world):
+    with pytest.raises(DatabaseError), transaction.atomic():
+        _fetch("SELECT set_config('app.tenant_id', %s, true)", [str(world.a.tenant.pk)])
+        _fetch("UPDATE tenancy_membership SET branch_id = %s WHERE id = %s",
+               [world.b.branch.pk, world.a.members["agent"].pk])
+        _fetch("SET CONSTRAINTS ALL IMMEDIATE")

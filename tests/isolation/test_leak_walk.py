@@ -1,0 +1,254 @@
+"""The cross-tenant leak walk.
+
+For every URL pattern of the project (found by walking the resolver) and every role of tenant
+A: read, change and delete tenant B's objects by putting B's ids in the path, and put B's ids
+into every foreign-key field of write payloads. Expect 404/400 (or the 403/405 the same role
+gets for its own tenant's object), no canary string of B anywhere in any response, B's rows
+unchanged, and no row of A pointing at B. Run three ways: both walls on; the ORM wall off
+(row-level security alone); and connected as a role that bypasses row-level security (the ORM
+wall alone). A meta-test fails when a route is neither walked nor allowlisted with a reason.
+"""
+from __future__ import annotations
+
+import environ
+import pytest
+from django import forms as django_forms
+from django.conf import settings
+from django.db import connection, connections
+from django.test import Client
+from rest_framework import serializers as drf_serializers
+
+from tenancy.api.base import ScopedPrimaryKeyRelatedField
+from tenancy.models import Role, TenantManager, TenantScopedModel
+from tenancy.rls import tenant_models
+from tenancy.scoping import tenant_scope
+
+from .walk import (
+    CANARY,
+    FOREIGN_KEY_FIELDS,
+    METHODS,
+    all_routes,
+    canaries_of,
+    check_no_dangling_cross_tenant_keys,
+    fill,
+    hostile_payload,
+    plant_canaries,
+    request,
+    response_text,
+    snapshot_b,
+)
+
+# HTML routes whose path names one object: how to find "the" object of a tenant.
+HTML_OBJECT_ROUTES = {
+    "tenancy:member_edit": lambda tw: {"pk": tw.members["agent"].pk},
+    "tenancy:member_password": lambda tw: {"pk": tw.members["agent"].pk},
+    "tenancy:branch_edit": lambda tw: {"pk": tw.branch.pk},
+    "tenancy:api_token_revoke": lambda tw: {"pk": tw.token.pk},
+    "tenancy:reveal": lambda tw: {"model_label": "tenancy.membership", "pk": tw.members["agent"].pk,
+                                  "field": "work_phone"},
+}
+
+# Routes the walk does not probe, each with the reason.
+ALLOWLIST = {
+    "platform-admin/": "Django admin for platform staff (is_staff) only: it registers only the global "
+                       "Tenant/User/ApiToken tables and no tenant-owned model; tenant roles are sent to its login.",
+}
+
+
+def allowlisted(route) -> str | None:
+    for prefix, reason in ALLOWLIST.items():
+        if route.pattern.startswith(prefix):
+            return reason
+    return None
+
+
+def api_model(route):
+    from django.urls import get_resolver
+
+    match = get_resolver().resolve(fill(route, {p: 1 if p == "pk" else "json" for p in route.params}))
+    cls = getattr(match.func, "cls", None)
+    return getattr(cls, "model", None)
+
+
+def object_params(route, tw) -> dict | None:
+    """Path parameters naming tenant `tw`'s object for this route, or None if unknown."""
+    values = {"format": "json"}
+    if route.name in HTML_OBJECT_ROUTES:
+        values.update(HTML_OBJECT_ROUTES[route.name](tw))
+    elif route.is_api and "pk" in route.params:
+        model = api_model(route)
+        if model is None:
+            return None
+        with tenant_scope(tw.tenant):
+            obj = model._base_manager.order_by("pk").first()
+        if obj is None:
+            return None
+        values["pk"] = obj.pk
+    if not set(route.params) <= set(values):
+        return None
+    return values
+
+
+def walked_routes():
+    return [r for r in all_routes() if not allowlisted(r)]
+
+
+def test_every_route_is_walked_or_allowlisted(world):
+    plant_canaries(world)
+    world.a.token = _a_token(world)
+    unknown = []
+    for route in walked_routes():
+        if route.params and object_params(route, world.b) is None:
+            unknown.append(route.pattern)
+    assert unknown == [], (
+        "These routes take path parameters the leak walk cannot fill: add them to HTML_OBJECT_ROUTES "
+        f"(or give the API viewset a `model`), or allowlist them with a reason: {unknown}")
+    assert len(walked_routes()) >= 20
+
+
+def test_hostile_payload_covers_every_foreign_key_field(world):
+    """Every foreign-key field of the project's forms and serializers gets B's id in the walk."""
+    import importlib
+    import inspect
+
+    from django.apps import apps
+
+    missing = set()
+    with tenant_scope(world.a.tenant):
+        project_apps = [c for c in apps.get_app_configs()
+                        if c.path.startswith(str(settings.BASE_DIR)) and ".venv" not in c.path]
+        for config in project_apps:
+            for module_name in (f"{config.name}.forms", f"{config.name}.api.serializers"):
+                try:
+                    module = importlib.import_module(module_name)
+                except ModuleNotFoundError:
+                    continue
+                for _name, cls in inspect.getmembers(module, inspect.isclass):
+                    if cls.__module__ != module.__name__:
+                        continue
+                    if issubclass(cls, django_forms.BaseForm):
+                        try:
+                            form = cls()
+                        except TypeError:
+                            continue
+                        names = {n for n, f in form.fields.items() if isinstance(f, django_forms.ModelChoiceField)}
+                    elif issubclass(cls, drf_serializers.Serializer):
+                        names = {n for n, f in cls().fields.items()
+                                 if isinstance(f, ScopedPrimaryKeyRelatedField | drf_serializers.RelatedField)
+                                 and not f.read_only}
+                    else:
+                        continue
+                    missing |= names - FOREIGN_KEY_FIELDS
+    assert missing == set(), f"add these foreign-key field names to walk.hostile_payload: {missing}"
+
+
+def _a_token(world):
+    from tenancy.services import api_token_create
+
+    with tenant_scope(world.a.tenant):
+        token, _raw = api_token_create(actor=world.a.user("agent"), name="a-token",
+                                       for_membership=world.a.members["agent"])
+    return token
+
+
+def _connect_as(user: str, password: str) -> None:
+    conn = connections["default"]
+    conn.close()
+    conn.settings_dict["USER"] = user
+    conn.settings_dict["PASSWORD"] = password
+
+
+@pytest.fixture
+def walls(request, django_db_blocker, monkeypatch):
+    mode = request.param
+    if mode == "rls_only":
+        # The ORM wall switched off: managers filter nothing, foreign keys are not checked.
+        def unfiltered(self):
+            return super(TenantManager, self).get_queryset()
+
+        monkeypatch.setattr(TenantManager, "get_queryset", unfiltered)
+        monkeypatch.setattr(TenantScopedModel, "check_same_tenant_references", lambda self: None)
+        yield mode
+    elif mode == "orm_only":
+        # Connect as the tables' owner and lift FORCE, so row-level security does not apply.
+        conn = connections["default"]
+        app = (conn.settings_dict["USER"], conn.settings_dict["PASSWORD"])
+        owner = environ.Env().db_url("DATABASE_OWNER_URL")
+        with django_db_blocker.unblock():
+            _connect_as(owner["USER"], owner["PASSWORD"])
+        yield mode
+        with django_db_blocker.unblock():
+            _connect_as(*app)
+    else:
+        yield mode
+
+
+def _prove_mode(mode, world):
+    from tenancy.models import Branch
+
+    if mode == "orm_only":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE needs no pending FK checks
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            for model in tenant_models():
+                cursor.execute(f'ALTER TABLE "{model._meta.db_table}" NO FORCE ROW LEVEL SECURITY')
+            cursor.execute("SELECT set_config('app.tenant_id', '', false)")
+            cursor.execute("SELECT count(*) FROM tenancy_branch")
+            assert cursor.fetchone()[0] == 8, "row-level security must be bypassed in this mode"
+    if mode == "rls_only":
+        with tenant_scope(world.a.tenant):
+            assert "WHERE" not in str(Branch.objects.all().query)
+
+
+ALLOWED_FOR_OTHER_TENANT = {400, 404, 405}
+
+
+@pytest.mark.parametrize("walls", ["both", "rls_only", "orm_only"], indirect=True)
+@pytest.mark.parametrize("role", Role.values)
+def test_leak_walk(walls, world, role):
+    plant_canaries(world)
+    world.a.token = _a_token(world)
+    with tenant_scope(world.a.tenant):
+        from compliance.services import access_log_record
+
+        admin = world.a.members["tenant_admin"]
+        access_log_record(actor=admin.user, membership=admin, action="reveal", target_type="tenancy.membership",
+                          target_id=world.a.members["agent"].pk, fields=["work_phone"], reason="A's own")
+    _prove_mode(walls, world)
+    canaries = canaries_of(world)
+    before = snapshot_b(world)
+    payload = hostile_payload(world)
+    user = world.a.user(role)
+    failures: list[str] = []
+    probes = 0
+
+    for route in walked_routes():
+        own_status = {}
+        names_an_object = bool(set(route.params) - {"format"})
+        targets = [("A", world.a), ("B", world.b)] if names_an_object else [("-", None)]
+        for label, tw in targets:
+            params = object_params(route, tw) if tw else {"format": "json"}
+            path = fill(route, params)
+            for method in METHODS:
+                client = Client()
+                client.force_login(user)
+                response = request(client, method, path, payload, route.is_api)
+                probes += 1
+                status = response.status_code
+                where = f"{role} {method.upper()} {path} ({label})"
+                if status >= 500:
+                    failures.append(f"{where}: server error {status}")
+                leaked = [c for c in canaries if c in response_text(response)]
+                if leaked:
+                    failures.append(f"{where}: B's data in the response: {leaked}")
+                if label == "A":
+                    own_status[method] = status
+                elif label == "B" and status not in ALLOWED_FOR_OTHER_TENANT and not (
+                        status == 403 and own_status.get(method) == 403):
+                    failures.append(f"{where}: answered {status} for another tenant's object")
+
+    check_no_dangling_cross_tenant_keys()
+    assert snapshot_b(world) == before, "tenant B's data changed during the walk"
+    assert failures == [], "\n".join(failures)
+    assert probes > 100
+    assert CANARY in canaries
