@@ -110,3 +110,40 @@ class TenantScopeMiddleware:
 
         logout(request)
         return render(request, "tenancy/no_membership.html", status=403)
+
+
+# Pages a half-logged-in user (password accepted, second factor pending) may still open.
+TWO_FACTOR_OPEN_PATHS = ("/login/", "/logout/", "/two-factor/", "/i18n/", "/static/", "/favicon.ico")
+
+
+class TwoFactorMiddleware:
+    """Second factor for browser sessions (django-otp TOTP).
+
+    - A user with a confirmed authenticator must enter a code after the password.
+    - Roles in CRM_TWO_FACTOR_REQUIRED_ROLES (tenant admins) must enrol at their first login.
+    API tokens are integration credentials and are not asked for a code."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if (getattr(request, "api_token", None) is not None or not user.is_authenticated
+                or request.path.startswith(TWO_FACTOR_OPEN_PATHS) or user.is_verified()):
+            return self.get_response(request)
+        from django.conf import settings
+        from django_otp import user_has_device
+
+        if user_has_device(user, confirmed=True):
+            target = "two_factor_verify"
+        elif request.membership is not None and request.membership.role in settings.CRM_TWO_FACTOR_REQUIRED_ROLES:
+            target = "two_factor_setup"
+        else:
+            return self.get_response(request)
+        if request.path.startswith("/api/"):
+            return _api_error(403, "two_factor_required", _("Complete the two-factor login in the browser first."))
+        from django.shortcuts import redirect
+        from django.urls import reverse
+        from django.utils.http import urlencode
+
+        return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")

@@ -11,6 +11,8 @@ urlpatterns = [
     path("manage/users/add-existing/", views.member_add_existing, name="member_add_existing"),
     path("manage/users/<int:pk>/", views.member_edit, name="member_edit"),
     path("manage/users/<int:pk>/password/", views.member_password, name="member_password"),
+    path("manage/users/<int:pk>/two-factor/reset/", views.member_two_factor_reset, name="member_two_factor_reset"),
+    path("me/two-factor/disable/", views.two_factor_disable, name="two_factor_disable"),
     path("branches/", views.branch_list, name="branches"),
     path("manage/branches/new/", views.branch_create, name="branch_create"),
     path("manage/branches/<int:pk>/", views.branch_edit, name="branch_edit"),
@@ -26,4 +28,6 @@ root_urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("switch-tenant/", views.switch_tenant, name="switch_tenant"),
+    path("two-factor/setup/", views.two_factor_setup, name="two_factor_setup"),
+    path("two-factor/verify/", views.two_factor_verify, name="two_factor_verify"),
 ]

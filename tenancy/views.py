@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import wraps
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -18,10 +19,11 @@ from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_otp import user_has_device
 
 from compliance.selectors import access_log_list
 
-from . import selectors, services
+from . import selectors, services, two_factor
 from .fields import EncryptedTextField, masked
 from .forms import (
     ApiTokenForm,
@@ -34,10 +36,12 @@ from .forms import (
     PasswordChangeForm,
     PasswordSetForm,
     RevealForm,
+    TwoFactorTokenForm,
     apply_service_errors,
 )
 from .middleware import SESSION_TENANT_KEY
 from .models import Branch, BranchKind, Role
+from .throttling import rate_exceeded
 
 
 def perm_required(perm: str):
@@ -59,6 +63,13 @@ def client_ip(request) -> str | None:
 class LoginView(auth_views.LoginView):
     template_name = "tenancy/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        if rate_exceeded("login", client_ip(request) or "unknown"):
+            # The form is shown again with what was typed, without checking the password.
+            context = self.get_context_data(form=self.get_form(), throttled=True)
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -131,6 +142,8 @@ def profile(request):
         "language_form": language_form, "password_form": password_form,
         "membership": request.membership,
         "work_phone_masked": masked(request.membership, "work_phone"),
+        "has_two_factor": user_has_device(request.user, confirmed=True),
+        "two_factor_required": request.membership.role in settings.CRM_TWO_FACTOR_REQUIRED_ROLES,
     })
 
 
@@ -345,7 +358,10 @@ def reveal(request, model_label: str, pk: int, field: str):
         raise PermissionDenied
     obj = revealable_object(model_label, pk, field)
     form = RevealForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and rate_exceeded("reveal", str(request.user.pk)):
+        form.is_valid()
+        form.add_error(None, _("Too many reveals in a short time. Wait a minute and try again."))
+    elif request.method == "POST" and form.is_valid():
         try:
             value = services.pii_reveal(actor=request.user, membership=request.membership, obj=obj,
                                         field_name=field, reason=form.cleaned_data["reason"],
@@ -358,3 +374,71 @@ def reveal(request, model_label: str, pk: int, field: str):
         "form": form, "obj": obj, "field": field, "model_label": model_label,
         "masked_value": masked(obj, field),
     })
+
+
+# --- two-factor login --------------------------------------------------------------------------
+
+def _safe_next(request) -> str:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or request.GET.get("next") or "/"
+    return target if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) else "/"
+
+
+@login_required
+def two_factor_setup(request):
+    """Enrol an authenticator app: QR code + secret, confirmed by one code."""
+    device = two_factor.totp_device_pending(request.user)
+    form = TwoFactorTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            two_factor.totp_enrol_confirm(request=request, user=request.user, token=form.cleaned_data["token"])
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Two-factor login is on. You will be asked for a code at each login."))
+            return redirect(_safe_next(request))
+    required = request.membership is not None and request.membership.role in settings.CRM_TWO_FACTOR_REQUIRED_ROLES
+    return render(request, "tenancy/two_factor_setup.html", {
+        "form": form, "qr_svg": two_factor.totp_qr_svg(device), "secret": two_factor.totp_secret_base32(device),
+        "required": required, "next": _safe_next(request)})
+
+
+@login_required
+def two_factor_verify(request):
+    form = TwoFactorTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            two_factor.totp_verify(request=request, user=request.user, token=form.cleaned_data["token"])
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            return redirect(_safe_next(request))
+    return render(request, "tenancy/two_factor_verify.html", {"form": form, "next": _safe_next(request)})
+
+
+@login_required
+@require_POST
+def two_factor_disable(request):
+    if request.membership.role in settings.CRM_TWO_FACTOR_REQUIRED_ROLES:
+        messages.error(request, _("Your role requires two-factor login."))
+    else:
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        TOTPDevice.objects.filter(user=request.user).delete()
+        messages.success(request, _("Two-factor login is off."))
+    return redirect("tenancy:profile")
+
+
+@perm_required("tenancy.manage_members")
+@require_POST
+def member_two_factor_reset(request, pk: int):
+    membership = get_object_or_404(selectors.membership_list(), pk=pk)
+    try:
+        two_factor.totp_reset(actor=request.user, user=membership.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Two-factor login reset: %(name)s enrols again at the next login.") % {
+            "name": membership.user.display_name})
+    return redirect("tenancy:member_edit", pk=pk)

@@ -1,5 +1,6 @@
 """Settings for every environment. Everything that differs between machines comes from the
 environment (or a `.env`-style file named by CRM_ENV_FILE); nothing secret is committed."""
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -32,6 +33,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
     "tenancy",
     "compliance",
 ]
@@ -43,11 +48,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "tenancy.middleware.RequestIdMiddleware",
-    "tenancy.middleware.TenantScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "tenancy.middleware.TenantScopeMiddleware",
+    "tenancy.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: it turns a lockout signal into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "courier_crm.urls"
@@ -108,6 +118,8 @@ CELERY_TASK_ALWAYS_EAGER = False
 # --- auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "tenancy.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses to authenticate while a username + IP is locked out.
+    "axes.backends.AxesStandaloneBackend",
     "tenancy.auth_backends.TenantRoleBackend",
     # Object rights *inside* a tenant (an account's owner, a ticket's assignee).
     "guardian.backends.ObjectPermissionBackend",
@@ -128,6 +140,34 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 10
+
+# Lockout after 5 failed logins for one username from one IP, for 15 minutes (django-axes).
+AXES_FAILURE_LIMIT = env.int("CRM_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("CRM_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "tenancy/locked_out.html"
+AXES_VERBOSE = False
+# django-otp: the issuer shown in authenticator apps.
+OTP_TOTP_ISSUER = env.str("CRM_OTP_ISSUER", default="Courier CRM")
+# Roles that must use two-factor login (enrolment is forced at their first login).
+CRM_TWO_FACTOR_REQUIRED_ROLES = ["tenant_admin"]
+
+# Content-Security-Policy on every response: only our own files, no inline script or style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- i18n -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -190,5 +230,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("CRM_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

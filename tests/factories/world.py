@@ -4,12 +4,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tenancy.models import Branch, BranchKind, Membership, Role, Tenant, User
 from tenancy.scoping import tenant_scope
 from tenancy.services import platform_tenant_create
 
 PASSWORD = "Test-Passw0rd-2026"
+
+
+def confirmed_totp_device(user: User) -> TOTPDevice:
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="test phone", confirmed=True)
+
+
+def current_totp(device: TOTPDevice) -> str:
+    from django_otp.oath import totp
+
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"
 
 
 @dataclass
@@ -31,13 +44,18 @@ class World:
     b: TenantWorld
     external_auditor: User
 
-    def client_for(self, user: User, tenant: Tenant | None = None) -> Client:
+    def client_for(self, user: User, tenant: Tenant | None = None, *, second_factor: bool = True) -> Client:
+        """A logged-in browser. With second_factor, the user has a confirmed authenticator and
+        this session passed the code step (tenant admins cannot work without it)."""
         client = Client()
         client.force_login(user)
+        session = client.session
         if tenant is not None:
-            session = client.session
             session["crm_tenant_id"] = tenant.pk
-            session.save()
+        if second_factor:
+            device = confirmed_totp_device(user)
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
         return client
 
 

@@ -15,7 +15,6 @@ import pytest
 from django import forms as django_forms
 from django.conf import settings
 from django.db import connection, connections
-from django.test import Client
 from rest_framework import serializers as drf_serializers
 
 from tenancy.api.base import ScopedPrimaryKeyRelatedField
@@ -42,6 +41,7 @@ from .walk import (
 HTML_OBJECT_ROUTES = {
     "tenancy:member_edit": lambda tw: {"pk": tw.members["agent"].pk},
     "tenancy:member_password": lambda tw: {"pk": tw.members["agent"].pk},
+    "tenancy:member_two_factor_reset": lambda tw: {"pk": tw.members["agent"].pk},
     "tenancy:branch_edit": lambda tw: {"pk": tw.branch.pk},
     "tenancy:api_token_revoke": lambda tw: {"pk": tw.token.pk},
     "tenancy:reveal": lambda tw: {"model_label": "tenancy.membership", "pk": tw.members["agent"].pk,
@@ -230,8 +230,7 @@ def test_leak_walk(walls, world, role):
             params = object_params(route, tw) if tw else {"format": "json"}
             path = fill(route, params)
             for method in METHODS:
-                client = Client()
-                client.force_login(user)
+                client = world.client_for(user)
                 response = request(client, method, path, payload, route.is_api)
                 probes += 1
                 status = response.status_code

@@ -58,8 +58,8 @@ def fill(route: Route, values: dict) -> str:
     path = route.pattern
     for param in route.params:
         value = str(values[param])
-        path = re.sub(r"\(\?P<%s>[^)]*\)" % param, value, path)
-        path = re.sub(r"<(?:\w+:)?%s>" % param, value, path)
+        path = re.sub(rf"\(\?P<{param}>[^)]*\)", value, path)
+        path = re.sub(rf"<(?:\w+:)?{param}>", value, path)
     path = path.replace("^", "").replace("$", "").replace("\\.", ".").replace("/?", "/")
     return "/" + path
 
