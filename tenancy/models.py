@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
 from django.db.models.signals import class_prepared
 from django.dispatch import receiver
@@ -160,7 +161,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     No personal contact data lives here: work phones are per membership, encrypted."""
 
-    username = models.CharField(_("username"), max_length=150, unique=True)
+    username_validator = UnicodeUsernameValidator()
+
+    username = models.CharField(
+        _("username"), max_length=150, unique=True, validators=[username_validator],
+        help_text=_("Letters, digits and @/./+/-/_ only."),
+    )
     display_name = models.CharField(_("display name"), max_length=120)
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(

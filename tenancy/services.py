@@ -153,6 +153,12 @@ def membership_create_with_user(*, actor: User, username: str, display_name: str
     """A new login and its membership in the actor's tenant."""
     require_perm(actor, "tenancy.manage_members")
     username = username.strip()
+    try:
+        User.username_validator(username)
+    except ValidationError as exc:
+        raise ValidationError({"username": exc.messages}) from exc
+    if not display_name.strip():
+        raise ValidationError({"display_name": _("Enter the person's name.")})
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This username is taken.")})
     if role not in Role.values:

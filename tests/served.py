@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,8 +73,10 @@ def manage_output(env: dict, *args: str) -> str:
 
 @contextmanager
 def serving(command: list[str], env: dict, port: int):
-    """Start a server process and wait until it accepts connections; stop it afterwards."""
-    process = subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """Start a server process and wait until it accepts connections; stop it afterwards.
+    Its output goes to a file: an unread pipe would fill up and stall the server."""
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -82,7 +85,8 @@ def serving(command: list[str], env: dict, port: int):
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                raise RuntimeError("server did not start: " + (process.stderr.read() or b"").decode()[-3000:]) from None
+                log.seek(0)
+                raise RuntimeError("server did not start: " + log.read().decode(errors="replace")[-3000:]) from None
             time.sleep(0.2)
     try:
         yield f"http://127.0.0.1:{port}"
@@ -92,3 +96,4 @@ def serving(command: list[str], env: dict, port: int):
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()

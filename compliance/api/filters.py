@@ -1,6 +1,7 @@
 import django_filters
 
 from compliance.models import AccessAction
+from tenancy.api.filters import UtcIsoDateTimeFilter
 
 
 class AccessLogFilter(django_filters.FilterSet):
@@ -8,5 +9,5 @@ class AccessLogFilter(django_filters.FilterSet):
     actor = django_filters.NumberFilter(field_name="actor_id")
     target_type = django_filters.CharFilter()
     target_id = django_filters.NumberFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")

@@ -45,7 +45,7 @@ class UserBriefSerializer(serializers.Serializer):
 
 class MembershipSerializer(serializers.ModelSerializer):
     user = UserBriefSerializer(read_only=True)
-    branch_name = serializers.CharField(source="branch.name", read_only=True, default=None)
+    branch_name = serializers.CharField(source="branch.name", read_only=True, default=None, allow_null=True)
     work_phone = serializers.SerializerMethodField(help_text=_("Masked; reveal through /api/v1/pii/reveal/"))
 
     class Meta:

@@ -67,7 +67,8 @@ class BranchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
         payload = BranchCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         branch = services.branch_create(actor=request.user, **payload.validated_data)
-        return Response(BranchSerializer(branch).data, status=status.HTTP_201_CREATED)
+        return Response(BranchSerializer(self.scoped_queryset().get(pk=branch.pk)).data,
+                        status=status.HTTP_201_CREATED)
 
     @extend_schema(request=BranchUpdateSerializer, responses=BranchSerializer)
     def partial_update(self, request, *args, **kwargs):
@@ -80,7 +81,7 @@ class BranchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
             province=data.get("province", branch.province), city=data.get("city", branch.city),
             is_active=data.get("is_active", branch.is_active),
             parent=data["parent"] if "parent" in data else branch.parent)
-        return Response(BranchSerializer(branch).data)
+        return Response(BranchSerializer(self.scoped_queryset().get(pk=branch.pk)).data)
 
 
 class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):

@@ -153,3 +153,11 @@ def test_me_endpoint(world):
     assert me["username"] == "alpha_sales_manager"
     assert me["active_membership"]["role"] == "sales_manager"
     assert "tenancy.reveal_pii" in me["permissions"] and "tenancy.manage_members" not in me["permissions"]
+
+
+def test_date_filters_with_odd_offsets_are_handled(world):
+    client = world.client_for(world.a.user("auditor"))
+    response = client.get("/api/v1/access-log/", {"created_before": "0266-02-08T07:09:57-23:09"})
+    assert response.status_code == 200
+    response = client.get("/api/v1/access-log/", {"created_after": "not-a-date"})
+    assert response.status_code == 400 and "created_after" in response.json()["error"]["fields"]
