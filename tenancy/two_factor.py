@@ -33,7 +33,8 @@ def totp_qr_svg(device: TOTPDevice) -> str:
     image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     buffer = io.BytesIO()
     image.save(buffer)
-    return buffer.getvalue().decode()
+    svg = buffer.getvalue().decode()
+    return svg[svg.index("<svg"):]  # drop the XML declaration: this goes inside an HTML page
 
 
 def totp_enrol_confirm(*, request, user: User, token: str) -> TOTPDevice:

@@ -80,3 +80,13 @@ def test_agent_cannot_open_admin_area(login, e2e_server):
     response = page.goto(f"{e2e_server}/manage/users/")
     assert response.status == 403
     assert "用户与角色" not in page.inner_text("nav")
+
+
+def test_pages_run_without_csp_violations_or_console_errors(login, e2e_server):
+    page = login("shunda_branch")
+    problems = []
+    page.on("console", lambda message: problems.append(message.text) if message.type in ("error", "warning") else None)
+    for path in ["/", "/branches/", "/me/", "/me/api-tokens/"]:
+        page.goto(f"{e2e_server}{path}")
+        page.wait_for_load_state("networkidle")
+    assert problems == []
