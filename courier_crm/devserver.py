@@ -177,6 +177,7 @@ def banner() -> None:
         "  API docs: " + f"http://{HOST}:{PORT}/api/docs/",
         "  Demo logins (password for all: Courier-Demo-2026):",
         *[f"    {name:<16} {role}" for name, role in DEMO_LOGINS],
+        "  Tenant admins enrol an authenticator app (QR code) at their first login.",
         "  Ctrl-C stops the web server, the worker, beat and the embedded databases.",
         "",
     ]
