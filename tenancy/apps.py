@@ -9,7 +9,7 @@ class TenancyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers system checks)
+        from . import authz_cache, checks  # noqa: F401  (cache invalidation signals, system checks)
         from .api import schema  # noqa: F401  (registers OpenAPI auth extensions)
         from .rls import on_post_migrate
 

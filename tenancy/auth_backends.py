@@ -16,9 +16,15 @@ class TenantRoleBackend(ModelBackend):
         if state.tenant_id is None or state.user_id != user_obj.pk:
             return None
         membership = getattr(user_obj, "_crm_active_membership", None)
-        if membership is None or membership.tenant_id != state.tenant_id or not membership.is_active:
-            return None
-        return membership.role
+        if membership is None or membership.tenant_id != state.tenant_id:
+            # Outside a request (a task or command acting for a user): look the membership up.
+            from .models import Membership
+
+            membership = Membership.objects.filter(user_id=user_obj.pk).first()
+            if membership is None:
+                return None
+            user_obj._crm_active_membership = membership
+        return membership.role if membership.is_active else None
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

@@ -13,9 +13,9 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from .authz_cache import memberships_of, token_lookup
 from .models import Membership
 from .scoping import ScopeState, activated
-from .services import api_token_authenticate
 
 SESSION_TENANT_KEY = "crm_tenant_id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -58,7 +58,7 @@ class TenantScopeMiddleware:
         wanted_tenant = None
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if header.startswith("Token ") and request.path.startswith("/api/"):
-            token = api_token_authenticate(header[6:].strip())
+            token = token_lookup(header[6:].strip())
             if token is None:
                 return _api_error(401, "not_authenticated", _("Invalid or revoked API token."))
             user = token.user
@@ -70,24 +70,17 @@ class TenantScopeMiddleware:
         if request.api_token is None and hasattr(request, "session"):
             wanted_tenant = request.session.get(SESSION_TENANT_KEY)
 
-        with transaction.atomic():
-            with activated(ScopeState(user_id=user.pk)):
-                memberships = list(
-                    Membership.of_user.filter(is_active=True, tenant__is_active=True)
-                    .select_related("tenant").order_by("tenant_id")
-                )
-            request.memberships = memberships
-            if request.api_token is not None:
-                memberships = [m for m in memberships if m.tenant_id == wanted_tenant]
-            membership = choose_membership(
-                memberships, wanted_tenant_id=wanted_tenant,
-                fallback_tenant_id=user.last_active_tenant_id,
-            )
-            if membership is not None:
-                response = self._run_in_scope(request, user, membership)
+        memberships = memberships_of(user)
+        request.memberships = memberships
+        if request.api_token is not None:
+            memberships = [m for m in memberships if m.tenant_id == wanted_tenant]
+        membership = choose_membership(
+            memberships, wanted_tenant_id=wanted_tenant, fallback_tenant_id=user.last_active_tenant_id,
+        )
         if membership is None:
             return self._no_membership(request)
-        return response
+        with transaction.atomic():
+            return self._run_in_scope(request, user, membership)
 
     def _run_in_scope(self, request, user, membership):
         """The view, inside the tenant scope of the caller's transaction. A server error rolls

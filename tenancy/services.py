@@ -3,7 +3,6 @@ the logged reveal of personal data. Services are atomic, lock what they change a
 their guards; views and the API only parse input and call them."""
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 
@@ -14,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import crypto
+from .authz_cache import token_digest
 from .fields import EncryptedTextField
 from .models import (
     BRANCH_CHILD_KIND,
@@ -260,10 +260,6 @@ def tenant_switch(*, user: User, memberships: list[Membership], tenant_id: int) 
 
 # --- API tokens --------------------------------------------------------------------------------
 
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def api_token_create(*, actor: User, name: str, for_membership: Membership | None = None) -> tuple[ApiToken, str]:
     """An integration token for the actor (or, for an admin, a colleague) in this tenant.
     The raw key is returned once and never stored."""
@@ -273,20 +269,9 @@ def api_token_create(*, actor: User, name: str, for_membership: Membership | Non
     if not name.strip():
         raise ValidationError({"name": _("Give the token a name.")})
     raw = "crm_" + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(name=name.strip(), key_digest=_digest(raw), prefix=raw[4:12],
+    token = ApiToken.objects.create(name=name.strip(), key_digest=token_digest(raw), prefix=raw[4:12],
                                     user_id=membership.user_id, tenant_id=membership.tenant_id)
     return token, raw
-
-
-def api_token_authenticate(raw: str) -> ApiToken | None:
-    token = (ApiToken.objects.select_related("user")
-             .filter(key_digest=_digest(raw), revoked_at__isnull=True, user__is_active=True).first())
-    if token is None:
-        return None
-    now = timezone.now()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token
 
 
 def api_token_revoke(*, actor: User, token: ApiToken) -> None:
@@ -294,7 +279,8 @@ def api_token_revoke(*, actor: User, token: ApiToken) -> None:
         raise PermissionDenied(_("Not found."))
     if token.user_id != actor.pk:
         require_perm(actor, "tenancy.manage_members")
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])  # save(): the token cache forgets it at once
 
 
 # --- personal data -----------------------------------------------------------------------------

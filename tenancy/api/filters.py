@@ -6,8 +6,21 @@ from datetime import UTC
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
 
 from tenancy.models import BranchKind, Role
+
+
+class DeclaredFiltersBackend(DjangoFilterBackend):
+    """django-filter, built only when the request names one of the view's filters: building a
+    FilterSet costs about half a millisecond, and most list calls filter nothing."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = getattr(view, "filterset_class", None)
+        if filterset_class is not None and not any(
+                name in request.query_params for name in filterset_class.base_filters):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
 
 
 class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):

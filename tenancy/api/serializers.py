@@ -8,6 +8,10 @@ from tenancy.models import Branch, BranchKind, Membership, Role
 
 from .base import ScopedPrimaryKeyRelatedField
 
+# The branch list is served from .values() rows shaped exactly like this serializer's output
+# (BranchViewSet.list): the serializer documents the shape and serves single objects.
+BRANCH_FIELDS = ["id", "code", "name", "kind", "parent", "path", "province", "city", "is_active", "staff_count"]
+
 
 class BranchSerializer(serializers.ModelSerializer):
     parent = ScopedPrimaryKeyRelatedField(Branch, allow_null=True, required=False)
@@ -15,8 +19,7 @@ class BranchSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Branch
-        fields = ["id", "code", "name", "kind", "parent", "path", "province", "city", "is_active",
-                  "staff_count"]
+        fields = BRANCH_FIELDS
         read_only_fields = ["id", "path", "staff_count"]
 
 

@@ -34,9 +34,28 @@ def test_bad_token_is_401_in_the_error_format(world):
     assert response.json()["error"]["code"] == "not_authenticated"
 
 
-def test_revoked_token_stops_working(world, admin_token):
-    ApiToken.objects.update(revoked_at="2026-01-01T00:00:00Z")
-    assert token_client(admin_token).get("/api/v1/me/").status_code == 401
+def test_revoked_token_stops_working_at_once(world, admin_token):
+    from tenancy.services import api_token_revoke
+
+    client = token_client(admin_token)
+    assert client.get("/api/v1/me/").status_code == 200  # the token is now in the authorisation cache
+    admin = world.a.user("tenant_admin")
+    with tenant_scope(world.a.tenant, user=admin):
+        api_token_revoke(actor=admin, token=ApiToken.objects.get())
+    assert client.get("/api/v1/me/").status_code == 401
+
+
+def test_role_change_applies_to_the_next_request(world, admin_token):
+    from tenancy.services import membership_update
+
+    agent = world.a.members["agent"]
+    client = world.client_for(agent.user)
+    assert client.get("/api/v1/memberships/").status_code == 403
+    admin = world.a.user("tenant_admin")
+    with tenant_scope(world.a.tenant, user=admin):
+        membership_update(actor=admin, membership=agent, role="branch_manager",
+                          branch=world.a.branch, title="", is_active=True, is_away=False)
+    assert client.get("/api/v1/memberships/").status_code == 200
 
 
 def test_anonymous_gets_401_or_403_in_the_error_format(world):
@@ -161,3 +180,22 @@ def test_date_filters_with_odd_offsets_are_handled(world):
     assert response.status_code == 200
     response = client.get("/api/v1/access-log/", {"created_after": "not-a-date"})
     assert response.status_code == 400 and "created_after" in response.json()["error"]["fields"]
+
+
+def test_lean_branch_list_matches_the_serializer(world, admin_token):
+    from tenancy.api.serializers import BranchSerializer
+    from tenancy.selectors import branch_list
+
+    rows = token_client(admin_token).get("/api/v1/branches/").json()["results"]
+    with tenant_scope(world.a.tenant):
+        expected = [dict(BranchSerializer(b).data) for b in branch_list().order_by("-id")]
+    assert rows == expected
+
+
+def test_branch_list_filters_and_orders(world, admin_token):
+    client = token_client(admin_token)
+    kinds = {row["kind"] for row in client.get("/api/v1/branches/", {"kind": "branch"}).json()["results"]}
+    assert kinds == {"branch"}
+    assert client.get("/api/v1/branches/", {"kind": "planet"}).status_code == 400
+    rows = client.get("/api/v1/branches/", {"parent": world.a.region.pk}).json()["results"]
+    assert {row["code"] for row in rows} == {"ALPHA-B1", "ALPHA-B2"}
