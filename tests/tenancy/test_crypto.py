@@ -19,7 +19,7 @@ def test_seal_round_trip(world, text):
     with tenant_scope(world.a.tenant):
         blob = crypto.seal(text, tenant_id=world.a.tenant.pk, table="t", column="c", row_id=7)
         assert crypto.unseal(blob, tenant_id=world.a.tenant.pk, table="t", column="c", row_id=7) == text
-        if text:
+        if len(text.encode()) >= 8:  # shorter byte strings can occur in random ciphertext by chance
             assert text.encode() not in blob
 
 
