@@ -140,6 +140,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 10
+# Sessions are written through to the database and read from Redis: no query per page view.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Lockout after 5 failed logins for one username from one IP, for 15 minutes (django-axes).
 AXES_FAILURE_LIMIT = env.int("CRM_LOGIN_FAILURE_LIMIT", default=5)
