@@ -6,13 +6,25 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from .models import ApiToken, Tenant, User
+from .services import platform_tenant_create
 
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
+    """New companies get their keys and headquarters node from the platform service; the first
+    tenant admin comes from `manage.py create_tenant` or by adding an existing login."""
+
     list_display = ["code", "name", "name_en", "is_active", "created_at"]
     search_fields = ["code", "name", "name_en"]
     list_filter = ["is_active"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = platform_tenant_create(code=obj.code, name=obj.name, name_en=obj.name_en)
+        obj.pk = created.pk
+        obj.created_at = created.created_at
 
 
 @admin.register(User)

@@ -88,3 +88,30 @@ def test_create_api_token_command(world):
         call_command("create_api_token", "--tenant", "alpha", "--user", "beta_agent", stdout=out)
     with pytest.raises(CommandError):
         call_command("create_api_token", "--tenant", "nope", "--user", "alpha_agent", stdout=out)
+
+
+def test_create_tenant_command_sets_up_a_working_company(db):
+    from django.test import Client
+
+    from tenancy.models import Branch, Membership, TenantKey
+    from tenancy.scoping import tenant_scope
+
+    out = io.StringIO()
+    call_command("create_tenant", "--code", "kuaiyun", "--name", "快运物流", "--province", "江苏省",
+                 "--city", "南京市", "--admin-username", "ky_admin", "--admin-name", "管理员",
+                 "--admin-password", "Long-Enough-Passw0rd", stdout=out)
+    tenant = Tenant.objects.get(code="kuaiyun")
+    with tenant_scope(tenant):
+        assert Branch.objects.get().kind == "hq"
+        assert Membership.objects.get().role == "tenant_admin"
+        assert TenantKey.objects.count() == 2
+    client = Client()
+    response = client.post("/login/", {"username": "ky_admin", "password": "Long-Enough-Passw0rd"}, follow=True)
+    assert response.redirect_chain[-1][0].startswith("/two-factor/setup/")
+    with pytest.raises(CommandError):
+        call_command("create_tenant", "--code", "kuaiyun", "--name", "x", "--admin-username", "other",
+                     "--admin-name", "x", "--admin-password", "Long-Enough-Passw0rd", stdout=out)
+    with pytest.raises(CommandError):
+        call_command("create_tenant", "--code", "weak", "--name", "x", "--admin-username", "weak_admin",
+                     "--admin-name", "x", "--admin-password", "123", stdout=out)
+    assert not Tenant.objects.filter(code="weak").exists()
