@@ -189,8 +189,10 @@ def _raise_interrupt(signum, frame):
 
 
 def run() -> int:
-    # SIGTERM (e.g. from a process manager) stops everything just like Ctrl-C.
+    # Ctrl-C and SIGTERM (e.g. from a process manager) stop everything. SIGINT is set
+    # explicitly: a shell that starts us in the background would otherwise leave it ignored.
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
     services = Services()
     children: list[subprocess.Popen] = []
     try:
