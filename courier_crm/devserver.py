@@ -161,7 +161,20 @@ def prepare_environment(services: Services, *, debug: bool) -> dict[str, str]:
     if debug:
         env.setdefault("DJANGO_DEBUG", "1")
         env.setdefault("DJANGO_SETTINGS_MODULE", "courier_crm.settings.base")
+    _write_env_file(env)
     return env
+
+
+ENV_FILE_KEYS = ("DATABASE_URL", "DATABASE_OWNER_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "CRM_MASTER_KEY_FILE",
+                 "CRM_DB_APP_ROLE", "CRM_DB_OWNER_ROLE")
+
+
+def _write_env_file(env: dict) -> None:
+    """The environment of the last run, for `manage.py` used directly on this machine
+    (settings read .data/env when it exists). Secrets stay files under .data/ (mode 600)."""
+    path = DATA / "env"
+    path.write_text("".join(f"{key}={env[key]}\n" for key in ENV_FILE_KEYS if env.get(key)))
+    path.chmod(0o600)
 
 
 def manage(env: dict, *args: str, owner: bool = False) -> None:

@@ -10,8 +10,10 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-_env_file = env.str("CRM_ENV_FILE", default="")
-if _env_file:
+# CRM_ENV_FILE names a file of settings; on a developer machine `make run` / `make test` leave
+# the last environment they used in .data/env, so `manage.py` works on its own there too.
+_env_file = env.str("CRM_ENV_FILE", default="") or str(BASE_DIR / ".data" / "env")
+if Path(_env_file).is_file():
     environ.Env.read_env(_env_file, overwrite=False)
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")

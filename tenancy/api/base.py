@@ -1,6 +1,7 @@
 """Building blocks every app's API uses: the tenant-scoped viewset and related fields."""
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -49,7 +50,7 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         return self.scoped_queryset()
 
     def scoped_queryset(self):
-        raise NotImplementedError(f"{type(self).__name__} must define scoped_queryset()")
+        raise ImproperlyConfigured(f"{type(self).__name__} must define scoped_queryset() with a selector")
 
     @property
     def membership(self):
