@@ -150,10 +150,7 @@ class EncryptedTextField(models.BinaryField):
 
     def to_python(self, value):
         if isinstance(value, str) and value.strip():
-            try:
-                return normalize(self.kind, value.strip())
-            except ValidationError:
-                raise
+            return normalize(self.kind, value.strip())
         return value
 
     def validate(self, value, model_instance):

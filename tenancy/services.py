@@ -7,7 +7,7 @@ import os
 import secrets
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -299,7 +299,7 @@ def pii_reveal(*, actor: User, membership: Membership, obj, field_name: str, rea
         raise ValidationError({"reason": _("State why you need the full value (at least 4 characters).")})
     try:
         field = obj._meta.get_field(field_name)
-    except Exception as exc:  # FieldDoesNotExist
+    except FieldDoesNotExist as exc:
         raise ValidationError({"field": _("Unknown field.")}) from exc
     if not isinstance(field, EncryptedTextField):
         raise ValidationError({"field": _("This field is not personal data.")})

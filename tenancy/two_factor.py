@@ -6,7 +6,6 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -69,6 +68,3 @@ def totp_reset(*, actor: User, user: User) -> int:
     deleted, _details = TOTPDevice.objects.filter(user=user).delete()
     return deleted
 
-
-def issuer() -> str:
-    return settings.OTP_TOTP_ISSUER

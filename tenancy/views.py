@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -342,9 +342,7 @@ def revealable_object(model_label: str, pk: int, field_name: str):
     try:
         model = apps.get_model(model_label)
         field = model._meta.get_field(field_name)
-    except (LookupError, ValueError) as exc:
-        raise Http404 from exc
-    except Exception as exc:  # FieldDoesNotExist
+    except (LookupError, ValueError, FieldDoesNotExist) as exc:
         raise Http404 from exc
     if not isinstance(field, EncryptedTextField):
         raise Http404

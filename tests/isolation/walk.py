@@ -11,7 +11,6 @@ from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from compliance.models import AccessLog
 from tenancy.models import ApiToken, Membership, Tenant
 from tenancy.rls import tenant_models
 from tenancy.scoping import tenant_scope
@@ -163,5 +162,3 @@ def check_no_dangling_cross_tenant_keys() -> None:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
-
-__all__ = ["AccessLog"]
