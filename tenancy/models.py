@@ -376,3 +376,75 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class NumberSequence(TenantScopedModel):
+    """A per-tenant counter for human-readable numbers (customer B00000123, ticket T2026-000123).
+
+    Incremented with a row lock inside the caller's transaction, so numbers are gapless and never
+    handed out twice (tenancy.services.number_next)."""
+
+    name = models.CharField(max_length=40)
+    last_value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="numbersequence_unique_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.last_value}"
+
+
+class Notification(TenantScopedModel):
+    """An in-app message for one member (follow-up reminders, assignments, alerts).
+
+    `dedup_key` makes a job that notifies twice harmless: one notification per key and member."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="notifications",
+                                   verbose_name=_("for"))
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), blank=True)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    dedup_key = models.CharField(max_length=120)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "membership", "dedup_key"], name="notification_once_per_key"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "membership", "read_at"], name="notification_inbox"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class RuleSetting(TenantScopedModel):
+    """A tenant's own value for one business rule, in force from a date (DOMAIN.md: every number
+    is a per-tenant setting with a default, versioned by the date it takes effect). Rows are
+    never edited: a change is a new row with a later `effective_from`."""
+
+    append_only = True
+
+    key = models.CharField(_("rule"), max_length=80)
+    value = models.JSONField(_("value"))
+    effective_from = models.DateField(_("in force from"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("rule setting")
+        verbose_name_plural = _("rule settings")
+        ordering = ["key", "-effective_from", "-id"]
+        indexes = [models.Index(fields=["tenant", "key", "-effective_from"], name="rulesetting_lookup")]
+        permissions = [("manage_rules", _("Change the company's business rules"))]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value} from {self.effective_from}"

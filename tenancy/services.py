@@ -8,7 +8,7 @@ import secrets
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +22,8 @@ from .models import (
     BranchKind,
     KeyPurpose,
     Membership,
+    Notification,
+    NumberSequence,
     Role,
     Tenant,
     TenantKey,
@@ -311,3 +313,69 @@ def pii_reveal(*, actor: User, membership: Membership, obj, field_name: str, rea
             fields=[field_name], reason=reason, request_id=request_id, ip_address=ip_address,
         )
     return value or ""
+
+
+# --- numbers and notifications ------------------------------------------------------------------
+
+def number_next(name: str, count: int = 1) -> int:
+    """Reserve `count` consecutive numbers of the tenant's sequence `name`; returns the last one.
+
+    One upsert takes the row lock until the caller's transaction ends, so concurrent callers
+    queue and numbers stay gapless (a rolled-back transaction gives its numbers back)."""
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    table = NumberSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (tenant_id, name, last_value) VALUES (%s, %s, %s) "
+            f"ON CONFLICT (tenant_id, name) DO UPDATE SET last_value = {table}.last_value + EXCLUDED.last_value "
+            "RETURNING last_value",
+            [current_tenant_id(), name, count],
+        )
+        return cursor.fetchone()[0]
+
+
+def number_sequence_raise_to(name: str, value: int) -> None:
+    """Make sure the next number handed out is above `value` (after bulk loads that set numbers)."""
+    table = NumberSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (tenant_id, name, last_value) VALUES (%s, %s, %s) "
+            f"ON CONFLICT (tenant_id, name) DO UPDATE SET "
+            f"last_value = GREATEST({table}.last_value, EXCLUDED.last_value)",
+            [current_tenant_id(), name, value],
+        )
+
+
+def notification_send(*, membership: Membership, title: str, dedup_key: str, body: str = "",
+                      url: str = "") -> Notification | None:
+    """One in-app notification per member and key; a repeat with the same key is ignored."""
+    with transaction.atomic():
+        obj, created = Notification.objects.get_or_create(
+            membership=membership, dedup_key=dedup_key[:120],
+            defaults={"title": title[:200], "body": body, "url": url[:300]},
+        )
+    return obj if created else None
+
+
+def notifications_mark_read(*, membership: Membership, ids: list[int] | None = None) -> int:
+    qs = Notification.objects.filter(membership=membership, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())
+
+
+def rule_set(*, actor: User, key: str, value, effective_from, note: str = ""):
+    """A new value of a business rule from a date (rules are versioned, never edited)."""
+    from .models import RuleSetting
+    from .rules import REGISTRY
+
+    require_perm(actor, "tenancy.manage_rules")
+    rule = REGISTRY.get(key)
+    if rule is None:
+        raise ValidationError({"key": _("Unknown rule.")})
+    if effective_from is None:
+        raise ValidationError({"effective_from": _("Enter the date the value takes effect.")})
+    parsed = rule.parse(value)
+    return RuleSetting.objects.create(key=key, value=rule.to_json(parsed), effective_from=effective_from,
+                                      note=(note or "").strip()[:300], created_by=actor)

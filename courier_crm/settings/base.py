@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "csp",
     "tenancy",
     "compliance",
+    "customers",
+    "shipments",
 ]
 
 MIDDLEWARE = [

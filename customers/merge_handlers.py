@@ -1,0 +1,98 @@
+"""How each table that points at a customer joins the survivor when two records are merged.
+
+By default every row that references the merged customer is re-pointed at the survivor — which
+covers tables later apps add (waybills, tickets, claims …) without changes here. A table with a
+per-customer uniqueness rule registers a handler that combines rows instead."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import connection
+
+# model label → handler(model, field_name, merged, survivor) → rows moved or combined
+MERGE_HANDLERS: dict[tuple[str, str], Callable] = {}
+# (model label, field) references that a merge must leave alone (audit trail).
+MERGE_SKIP: set[tuple[str, str]] = {
+    ("customers.mergerecord", "survivor"), ("customers.mergerecord", "merged"),
+}
+
+
+def merge_handler(model_label: str, field: str):
+    def register(fn):
+        MERGE_HANDLERS[(model_label, field)] = fn
+        return fn
+    return register
+
+
+def _move_unique(model, field: str, merged, survivor, unique_on: str) -> int:
+    """Re-point rows, dropping the merged customer's row where the survivor already has one
+    with the same `unique_on` value."""
+    qs = model._default_manager.filter(**{field: merged})
+    taken = set(model._default_manager.filter(**{field: survivor}).values_list(unique_on, flat=True))
+    duplicates = qs.filter(**{f"{unique_on}__in": taken})
+    dropped = duplicates.count()
+    duplicates.delete()
+    return qs.update(**{field: survivor}) + dropped
+
+
+@merge_handler("customers.customertag", "customer")
+def _tags(model, field, merged, survivor) -> int:
+    return _move_unique(model, field, merged, survivor, "tag_id")
+
+
+@merge_handler("customers.customerphone", "customer")
+def _phones(model, field, merged, survivor) -> int:
+    moved = _move_unique(model, field, merged, survivor, "phone_bidx")
+    # The survivor keeps its own primary number.
+    if model._default_manager.filter(customer=survivor, is_primary=True).count() > 1:
+        first = model._default_manager.filter(customer=survivor, is_primary=True).order_by("id").first()
+        model._default_manager.filter(customer=survivor, is_primary=True).exclude(pk=first.pk).update(is_primary=False)
+    return moved
+
+
+@merge_handler("customers.address", "customer")
+def _addresses(model, field, merged, survivor) -> int:
+    survivor_has_default = model._default_manager.filter(customer=survivor, is_default=True).exists()
+    qs = model._default_manager.filter(customer=merged)
+    if survivor_has_default:
+        qs.update(is_default=False)
+    return qs.update(customer=survivor)
+
+
+@merge_handler("customers.contact", "customer")
+def _contacts(model, field, merged, survivor) -> int:
+    qs = model._default_manager.filter(customer=merged)
+    if model._default_manager.filter(customer=survivor, is_primary=True).exists():
+        qs.update(is_primary=False)
+    return qs.update(customer=survivor)
+
+
+@merge_handler("customers.duplicatecandidate", "customer_a")
+def _pairs_a(model, field, merged, survivor) -> int:
+    return 0  # resolved by the merge service itself (pairs are re-evaluated, not moved)
+
+
+@merge_handler("customers.duplicatecandidate", "customer_b")
+def _pairs_b(model, field, merged, survivor) -> int:
+    return 0
+
+
+@merge_handler("shipments.customerdailyvolume", "customer")
+def _daily_volume(model, field, merged, survivor) -> int:
+    """Add the merged customer's days into the survivor's (one row per customer and day)."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {table} (tenant_id, customer_id, day, parcels, revenue, returned, updated_at)
+                SELECT tenant_id, %s, day, parcels, revenue, returned, now() FROM {table}
+                WHERE customer_id = %s AND tenant_id = %s
+                ON CONFLICT (tenant_id, customer_id, day) DO UPDATE SET
+                  parcels = {table}.parcels + EXCLUDED.parcels,
+                  revenue = {table}.revenue + EXCLUDED.revenue,
+                  returned = {table}.returned + EXCLUDED.returned,
+                  updated_at = now()""",
+            [survivor.pk, merged.pk, merged.tenant_id],
+        )
+        moved = cursor.rowcount
+        cursor.execute(f"DELETE FROM {table} WHERE customer_id = %s AND tenant_id = %s", [merged.pk, merged.tenant_id])
+    return moved

@@ -1,0 +1,45 @@
+"""Customers and sales: one customer record for B-end accounts and C-end persons, their phones,
+addresses, contacts and tags; contracts with agreement prices; dedup candidates and merges;
+sales teams, leads, opportunities and follow-up activities."""
+from .contracts import Contract, ContractLane, ContractStatus, LanePrice
+from .imports import CustomerImport, ImportKind, ImportStatus
+from .records import (
+    Address,
+    Contact,
+    CreditRating,
+    Customer,
+    CustomerKind,
+    CustomerPhone,
+    CustomerStatus,
+    CustomerTag,
+    DeliveryWindow,
+    DuplicateCandidate,
+    DuplicateReason,
+    DuplicateStatus,
+    Industry,
+    MergeRecord,
+    SettlementType,
+    SourceChannel,
+    Tag,
+)
+from .sales import (
+    Activity,
+    ActivityKind,
+    Lead,
+    LeadSource,
+    LeadStatus,
+    LostReason,
+    Opportunity,
+    OpportunityStage,
+    QuoteLine,
+    SalesTeam,
+    SalesTeamMember,
+)
+
+__all__ = [
+    "Activity", "ActivityKind", "Address", "Contact", "Contract", "ContractLane", "ContractStatus", "CreditRating",
+    "Customer", "CustomerImport", "CustomerKind", "CustomerPhone", "CustomerStatus", "CustomerTag", "LanePrice",
+    "DeliveryWindow", "DuplicateCandidate", "DuplicateReason", "DuplicateStatus", "ImportKind", "ImportStatus",
+    "Industry", "Lead", "LostReason", "LeadSource", "LeadStatus", "MergeRecord", "Opportunity", "OpportunityStage",
+    "QuoteLine", "SalesTeam", "SalesTeamMember", "SettlementType", "SourceChannel", "Tag",
+]
