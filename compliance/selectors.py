@@ -37,3 +37,19 @@ def access_log_list(
 def access_log_for_record(*, target_type: str, target_id: int) -> QuerySet[AccessLog]:
     """Who looked at this record's personal data (shown on the record's own page)."""
     return access_log_list(target_type=target_type, target_id=target_id)
+
+
+def access_log_for_records(records: list[tuple[str, int]], limit: int = 20) -> list[AccessLog]:
+    """Who looked at any of these records' personal data (a customer and its phones, addresses,
+    contacts), newest first — one query."""
+    from django.db.models import Q
+
+    if not records:
+        return []
+    by_type: dict[str, list[int]] = {}
+    for target_type, target_id in records:
+        by_type.setdefault(target_type, []).append(target_id)
+    condition = Q()
+    for target_type, ids in by_type.items():
+        condition |= Q(target_type=target_type, target_id__in=ids)
+    return list(AccessLog.objects.filter(condition).select_related("actor").order_by("-created_at", "-id")[:limit])

@@ -25,4 +25,20 @@ app.conf.beat_schedule = {
         "task": "tenancy.tasks.platform_key_age_sweep",
         "schedule": crontab(hour=4, minute=5),
     },
+    # Rule-based customer segments from the daily volume, recomputed nightly (only changed rows).
+    "customers-segments": {
+        "task": "customers.tasks.platform_segments_sweep",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    # Duplicate customers (same phone / ID / email, similar account names in one city).
+    "customers-duplicates": {
+        "task": "customers.tasks.platform_duplicates_sweep",
+        "schedule": crontab(hour=3, minute=40),
+    },
+    # Follow-up and first-contact reminders; hourly in working hours, so a new overdue item or a
+    # lead waiting too long surfaces the same morning (notifications are unique per key).
+    "customers-sales-reminders": {
+        "task": "customers.tasks.platform_sales_reminders_sweep",
+        "schedule": crontab(hour="8-20", minute=5),
+    },
 }

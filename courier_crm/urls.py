@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from customers import urls as customers_urls
 from tenancy import urls as tenancy_urls
 
 urlpatterns = [
@@ -12,5 +13,7 @@ urlpatterns = [
     path("platform-admin/", admin.site.urls),
     path("compliance/", include("compliance.urls")),
     path("", include((tenancy_urls.urlpatterns, "tenancy"))),
+    path("", include((customers_urls.urlpatterns, "customers"))),
+    path("", include((customers_urls.public_urlpatterns, "public"))),
     *tenancy_urls.root_urlpatterns,
 ]

@@ -368,11 +368,18 @@ def normalize_province(value: str) -> str:
     return province.name
 
 
+# Municipalities directly under the central government: their "cities" are districts.
+MUNICIPALITIES = frozenset({"北京市", "天津市", "上海市", "重庆市"})
+
+
 def normalize_city(province: str, value: str) -> str:
     """The official Chinese name of a city of ``province`` given by full name, name without suffix or English."""
     if not value or not value.strip():
         return ""
     found = _find_province(province) if province else None
+    if found is not None and found.name in MUNICIPALITIES and _find_province(value) is found:
+        # A municipality is its own city level (上海市 / 上海市 / 浦东新区): accept it as the city.
+        return found.name
     city = _CITY_ALIASES[found.name].get(_key(value)) if found else None
     if city is None:
         raise ValidationError(
@@ -393,7 +400,8 @@ def city_choices(province: str) -> list[tuple[str, str]]:
     found = _find_province(province) if province else None
     if found is None:
         return []
-    return [(city.name, city.name) for city in CITIES[found.name]]
+    own = [(found.name, found.name)] if found.name in MUNICIPALITIES else []
+    return own + [(city.name, city.name) for city in CITIES[found.name]]
 
 
 def province_label(name: str, language: str) -> str:

@@ -16,6 +16,10 @@ class NavItem:
 
 NAV_ITEMS = [
     NavItem("home", _("Home")),
+    NavItem("customers:workspace", _("Sales"), "customers.view_lead"),
+    NavItem("customers:list", _("Customers"), "customers.view_customer"),
+    NavItem("customers:pipeline", _("Pipeline"), "customers.view_opportunity"),
+    NavItem("customers:contracts", _("Contracts"), "customers.view_contract"),
     NavItem("tenancy:members", _("Users & roles"), "tenancy.manage_members"),
     NavItem("tenancy:branches", _("Branches"), "tenancy.view_branch"),
     NavItem("compliance:access_log", _("Access log"), "compliance.view_access_log"),

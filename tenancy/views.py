@@ -84,6 +84,8 @@ def home(request):
     membership = request.membership
     if membership.role == Role.TENANT_ADMIN:
         return redirect("tenancy:members")
+    if membership.role == Role.SALES_MANAGER:
+        return redirect("customers:workspace")
     context = {"membership": membership, "role": membership.role}
     if membership.branch_id:
         context["colleagues"] = selectors.colleagues_of(membership)[:50]
@@ -440,3 +442,30 @@ def member_two_factor_reset(request, pk: int):
         messages.success(request, _("Two-factor login reset: %(name)s enrols again at the next login.") % {
             "name": membership.user.display_name})
     return redirect("tenancy:member_edit", pk=pk)
+
+
+# --- notifications -----------------------------------------------------------------------------
+
+@login_required
+def notifications(request):
+    """The member's in-app notifications (follow-up reminders, new leads …); POST marks read."""
+    from .models import Notification
+
+    if request.method == "POST":
+        ids = [int(x) for x in request.POST.getlist("id") if x.isdigit()]
+        services.notifications_mark_read(membership=request.membership, ids=ids or None)
+        return redirect("tenancy:notifications")
+    rows = Notification.objects.filter(membership=request.membership).order_by("-created_at", "-id")
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "tenancy/notifications.html", {"page": page})
+
+
+@login_required
+def notifications_badge(request):
+    """The unread count next to the bell (loaded by htmx, so pages do not pay for it)."""
+    from .models import Notification
+
+    unread = Notification.objects.filter(membership=request.membership, read_at__isnull=True).count()
+    if not unread:
+        return HttpResponse("")
+    return HttpResponse(format_html('<span class="badge rounded-pill text-bg-danger">{}</span>', unread))

@@ -206,6 +206,7 @@ REST_FRAMEWORK = {
         "login": env.str("CRM_THROTTLE_LOGIN", default="10/min"),
         "reveal": env.str("CRM_THROTTLE_REVEAL", default="30/min"),
         "export": env.str("CRM_THROTTLE_EXPORT", default="10/min"),
+        "public_lead": env.str("CRM_THROTTLE_PUBLIC_LEAD", default="5/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -190,8 +190,11 @@ def customer_360(*, pk: int) -> Customer360:
     view.contacts = _rows(Contact, customer.contacts_j, customer_id=customer.pk)
     view.tags = customer.tags_j or []
     view.contracts = _rows(Contract, customer.contracts_j, customer_id=customer.pk)
-    view.activities = customer.activities_j or []
-    view.opportunities = customer.opportunities_j or []
+    from ..models import ActivityKind, OpportunityStage
+
+    view.activities = [dict(a, kind_label=ActivityKind(a["kind"]).label) for a in customer.activities_j or []]
+    view.opportunities = [dict(o, stage_label=OpportunityStage(o["stage"]).label)
+                          for o in customer.opportunities_j or []]
     view.merges = customer.merges_j or []
     return view
 

@@ -123,7 +123,8 @@ def my_accounts_with_trend(*, owner_id: int, weeks: int = 12, limit: int = 50) -
     rows = []
     for account in accounts:
         points = series.get(account.pk, [0] * weeks)
-        recent, earlier = sum(points[-4:]), sum(points[-8:-4])
+        # Complete weeks only: the current week has just begun.
+        recent, earlier = sum(points[-5:-1]), sum(points[-9:-5])
         change = None if not earlier else round(100 * (recent - earlier) / earlier)
         rows.append({"account": account, "points": points, "last4": recent, "change_pct": change})
     return rows

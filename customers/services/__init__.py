@@ -30,6 +30,7 @@ from .sales import (
     opportunity_win,
     quote_line_add,
     quote_line_remove,
+    sales_reminders_send,
     sales_team_create,
     sales_team_update,
 )
@@ -42,5 +43,6 @@ __all__ = [
     "customer_tag_add", "customer_tag_remove", "customer_update", "duplicate_dismiss", "duplicates_scan",
     "lead_assign", "lead_create", "lead_disqualify", "lead_mark_contacted", "lead_qualify", "merge_preview",
     "opportunity_create", "opportunity_lose", "opportunity_move", "opportunity_win", "quote_line_add",
-    "quote_line_remove", "sales_team_create", "sales_team_update", "segments_recompute", "tag_create",
+    "quote_line_remove", "sales_reminders_send",
+    "sales_team_create", "sales_team_update", "segments_recompute", "tag_create",
 ]

@@ -110,7 +110,7 @@ def contract_create(*, actor: User, customer: Customer, start_date: dt.date, end
             created_by=actor, opportunity=opportunity)
         ContractLane.objects.bulk_create([ContractLane(contract=contract, **c) for c in cleaned_lanes])
         if activate:
-            contract_activate(actor=actor, contract=contract)
+            contract = contract_activate(actor=actor, contract=contract)
     return contract
 
 

@@ -225,7 +225,7 @@ def lead_create(*, actor: User | None, source: str = LeadSource.MANUAL, auto_ass
                 lead.customer_id = known
                 lead.save(update_fields=["customer"])
         if auto_assign:
-            lead_assign(actor=None, lead=lead)
+            lead = lead_assign(actor=None, lead=lead)
     return lead
 
 
@@ -536,3 +536,42 @@ def activity_complete(*, actor: User, activity: Activity) -> Activity:
         activity.next_action_done_at = timezone.now()
         activity.save(update_fields=["next_action_done_at"])
     return activity
+
+
+# --- reminders -----------------------------------------------------------------------------------
+
+def sales_reminders_send(today: dt.date | None = None) -> int:
+    """In-app reminders: each open next action due today or overdue (once per action and day),
+    and each lead not contacted within the tenant's first-contact time (once per lead).
+    Idempotent: notifications are unique per member and key."""
+    from .. import rules
+
+    today = today or timezone.localdate()
+    sent = 0
+    due = (Activity.objects.filter(next_action_date__lte=today, next_action_date__isnull=False,
+                                   next_action_done_at__isnull=True)
+           .select_related("owner", "lead", "opportunity", "customer"))
+    for activity in due.iterator(chunk_size=500):
+        subject = activity.subject
+        label = getattr(subject, "name", None) or getattr(subject, "company_name", "") or str(subject)
+        if activity.opportunity_id:
+            url = reverse("customers:opportunity_detail", args=[activity.opportunity_id])
+        elif activity.lead_id:
+            url = reverse("customers:lead_detail", args=[activity.lead_id])
+        else:
+            url = reverse("customers:detail", args=[activity.customer_id])
+        overdue = activity.next_action_date < today
+        title = (_("Overdue: %(action)s — %(subject)s") if overdue else _("Due today: %(action)s — %(subject)s")) % {
+            "action": activity.next_action, "subject": label}
+        if notification_send(membership=activity.owner, title=title, url=url,
+                             dedup_key=f"followup-{activity.pk}-{today.isoformat()}"):
+            sent += 1
+    hours = rules.LEAD_FIRST_CONTACT_HOURS.value(on=today)
+    cutoff = timezone.now() - dt.timedelta(hours=hours)
+    waiting = Lead.objects.filter(status=LeadStatus.ASSIGNED, assigned_at__lte=cutoff, owner__isnull=False)
+    for lead in waiting.select_related("owner").iterator(chunk_size=500):
+        if notification_send(membership=lead.owner, url=reverse("customers:lead_detail", args=[lead.pk]),
+                             title=_("Lead waiting for first contact: %(company)s") % {"company": lead.company_name},
+                             dedup_key=f"lead-uncontacted-{lead.pk}"):
+            sent += 1
+    return sent

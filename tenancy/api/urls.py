@@ -13,5 +13,6 @@ router.register("access-log", AccessLogViewSet, basename="access-log")
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
     path("pii/reveal/", views.RevealView.as_view(), name="api-pii-reveal"),
+    path("", include("customers.api.urls")),
     path("", include(router.urls)),
 ]

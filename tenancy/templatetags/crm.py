@@ -30,3 +30,25 @@ def query_with(context, **kwargs):
     for key, value in kwargs.items():
         query[key] = value
     return query.urlencode()
+
+
+@register.filter(name="masked")
+def masked_filter(obj, field_name: str) -> str:
+    """The screen-masked form of a personal field: {{ phone|masked:"phone" }}."""
+    from tenancy.fields import masked
+
+    if obj is None:
+        return ""
+    return masked(obj, field_name)
+
+
+@register.inclusion_tag("_pii.html", takes_context=True)
+def pii(context, obj, field_name: str):
+    """A masked personal value with a Reveal button (reason asked, access logged)."""
+    from tenancy.fields import masked
+
+    value = masked(obj, field_name) if obj is not None else ""
+    user = context.get("user")
+    return {"obj": obj, "field": field_name, "value": value, "label": obj._meta.label_lower if obj else "",
+            "can_reveal": bool(value) and user is not None and user.has_perm("tenancy.reveal_pii"),
+            "dom_id": f"pii-{obj._meta.model_name}-{obj.pk}-{field_name}" if obj is not None else ""}

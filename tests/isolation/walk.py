@@ -63,8 +63,19 @@ def fill(route: Route, values: dict) -> str:
     return "/" + path
 
 
+def plant_customer_objects(world) -> None:
+    """One of each customers-app object in both tenants (B's names carry the canary)."""
+    from tests.factories.customers import build_customer_objects
+
+    world.a.cust = build_customer_objects(world.a, phone_prefix="1370000")
+    world.b.cust = build_customer_objects(world.b, label=CANARY, phone_prefix="1390000")
+
+
 def canaries_of(world) -> list[str]:
     values = [CANARY]
+    for n in range(1, 5):  # B's customer phone numbers, in full and as shown masked
+        national = f"139000000{n}"
+        values += [national, national[:3] + "****" + national[-4:]]
     with tenant_scope(world.b.tenant):
         for membership in Membership.objects.all():
             if membership.work_phone:
@@ -130,10 +141,17 @@ def hostile_payload(world) -> dict:
         "password_again": "Walk-Probe-Passw0rd-1", "old_password": "wrong", "role": "agent",
         "title": "probe", "work_phone": "13700000000", "is_active": "on", "language": "en",
         "form": "language", "province": "", "city": "", "next": "/",
+        "customer": b.cust.account.pk, "owner": b.members["sales_manager"].pk, "tag": b.cust.tag.pk,
+        "survivor": b.cust.person.pk, "merged": b.cust.twin.pk, "lead": b.cust.lead.pk,
+        "opportunity": b.cust.opportunity.pk, "contract": b.cust.contract.pk, "members": [b.members["sales_manager"].pk],
+        "leader": b.members["sales_manager"].pk, "team": b.cust.team.pk, "line": b.cust.quote_line.pk,
+        "lane": b.cust.lane.pk, "remove": b.cust.tag.pk, "stage": "quoted", "action": "move",
     }
 
 
-FOREIGN_KEY_FIELDS = {"branch", "parent", "tenant", "tenant_id", "user", "membership", "actor", "record_id"}
+FOREIGN_KEY_FIELDS = {"branch", "parent", "tenant", "tenant_id", "user", "membership", "actor", "record_id",
+                      "customer", "owner", "tag", "survivor", "merged", "lead", "opportunity", "contract", "members",
+                      "leader", "team", "line", "lane", "remove"}
 
 
 def request(client: Client, method: str, path: str, payload: dict, is_api: bool):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from customers.demo import seed_customers
 from tenancy.models import Branch, BranchKind, Membership, Role, Tenant, User
 from tenancy.scoping import tenant_scope
 from tenancy.services import platform_tenant_create
@@ -13,7 +14,7 @@ DEMO_PASSWORD = "Courier-Demo-2026"
 
 COMPANIES = [
     {
-        "code": "shunda", "name": "顺达快递", "name_en": "Shunda Express", "prefix": "SD",
+        "code": "shunda", "name": "顺达快递", "name_en": "Shunda Express", "prefix": "SD", "phones": "1376688",
         "hq": ("顺达快递总部", "上海市", "上海市"),
         "regions": [
             ("EC", "华东大区", "上海市", "上海市", [
@@ -28,6 +29,7 @@ COMPANIES = [
         "people": {
             Role.AGENT: ("王小梅", "客服专员", "SH-PD", "13812345678"),
             Role.SALES_MANAGER: ("李建国", "大客户经理", "EC", "13923456789"),
+            "sales2": ("王芳", "销售经理", "EC", "13923456790"),
             Role.BRANCH_MANAGER: ("赵海涛", "网点负责人", "SH-PD", "13734567890"),
             Role.AUDITOR: ("孙丽华", "内审专员", None, "13645678901"),
             Role.EXECUTIVE: ("周志远", "运营副总裁", None, "13556789012"),
@@ -35,7 +37,7 @@ COMPANIES = [
         },
     },
     {
-        "code": "xunjie", "name": "迅捷速运", "name_en": "Xunjie Logistics", "prefix": "XJ",
+        "code": "xunjie", "name": "迅捷速运", "name_en": "Xunjie Logistics", "prefix": "XJ", "phones": "1588899",
         "hq": ("迅捷速运总部", "北京市", "北京市"),
         "regions": [
             ("NC", "华北大区", "北京市", "北京市", [
@@ -50,6 +52,7 @@ COMPANIES = [
         "people": {
             Role.AGENT: ("刘洋", "客服专员", "BJ-CY", "15012345678"),
             Role.SALES_MANAGER: ("黄伟", "销售经理", "NC", "15123456789"),
+            "sales2": ("许晴", "销售经理", "NC", "15123456790"),
             Role.BRANCH_MANAGER: ("吴敏", "网点负责人", "CD-GX", "15234567890"),
             Role.AUDITOR: ("郑凯", "审计主管", None, "15345678901"),
             Role.EXECUTIVE: ("马骏", "总经理", None, "15856789012"),
@@ -57,6 +60,9 @@ COMPANIES = [
         },
     },
 ]
+
+# A second sales manager per company, so leads are assigned in turn inside the sales team.
+EXTRA_LOGINS = {"sales2": Role.SALES_MANAGER}
 
 ROLE_LOGIN_SUFFIX = {
     Role.AGENT: "agent", Role.SALES_MANAGER: "sales", Role.BRANCH_MANAGER: "branch",
@@ -94,15 +100,21 @@ class Command(BaseCommand):
                 for b_code, b_name, b_province, b_city in branches:
                     nodes[b_code] = self._branch(f"{company['prefix']}-{b_code}", b_name, BranchKind.BRANCH,
                                                  region, b_province, b_city)
-            for role, (display, title, branch_key, phone) in company["people"].items():
+            for key, (display, title, branch_key, phone) in company["people"].items():
+                role = EXTRA_LOGINS.get(key, key)
+                suffix = key if key in EXTRA_LOGINS else ROLE_LOGIN_SUFFIX[role]
                 user = User.objects.create_user(
-                    f"{company['code']}_{ROLE_LOGIN_SUFFIX[role]}", DEMO_PASSWORD, display_name=display,
+                    f"{company['code']}_{suffix}", DEMO_PASSWORD, display_name=display,
                     home_tenant=tenant, last_active_tenant=tenant)
                 membership = Membership(user=user, role=role, title=title,
                                         branch=nodes.get(branch_key) if branch_key else None)
                 membership.work_phone = phone
                 membership.save()
             Membership.objects.create(user=external, role=Role.AUDITOR, title="外部审计师")
+        admin = User.objects.get(username=f"{company['code']}_admin")
+        with tenant_scope(tenant, user=admin):
+            seed_customers(tenant=tenant, admin=admin, phone_prefix=company["phones"],
+                           provinces=[(province, city) for _c, _n, province, city, _b in company["regions"]])
 
     @staticmethod
     def _branch(code, name, kind, parent, province, city) -> Branch:
