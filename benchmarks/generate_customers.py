@@ -739,7 +739,8 @@ def reset(conn, tenant_id: int) -> float:
     remaining = set(tables)
     while remaining:  # a table goes after every table that references it
         ready = sorted(t for t in remaining if not any(t in graph[o] for o in remaining if o != t))
-        order += ready or sorted(remaining)  # a cycle (lead ↔ opportunity): the checks are deferred
+        ready = ready or sorted(remaining)  # a cycle (lead ↔ opportunity): the checks are deferred
+        order += ready
         remaining -= set(ready)
     with conn.transaction():
         conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant_id)])

@@ -36,7 +36,7 @@ def credit_code(rng: random.Random) -> str:
 def seed_customers(*, tenant, admin, provinces: list[tuple[str, str]], phone_prefix: str) -> None:
     """Inside `tenant_scope(tenant, user=admin)`. `provinces` = [(province, city)] of the
     company's regions; `phone_prefix` keeps demo numbers distinct between companies."""
-    rng = random.Random(tenant.code)
+    rng = random.Random(tenant.code)  # noqa: S311 — reproducible demo data, not a secret
     today = timezone.localdate()
     sales = list(Membership.objects.filter(role=Role.SALES_MANAGER).select_related("user").order_by("id"))
     team = services.sales_team_create(actor=admin, name="大客户销售一组", provinces=[p for p, _c in provinces],

@@ -84,20 +84,10 @@ def customer_create(request):
     form = CustomerForm(request.POST or None, kind=kind)
     duplicates = []
     if request.method == "POST" and form.is_valid():
-        data = form.service_fields()
-        duplicates = selectors.possible_duplicates(kind=kind, name=data["name"], city=_safe_city(data),
-                                                   phones=form.phone_list(), credit_code=data.get("credit_code", ""))
-        if duplicates and not form.cleaned_data.get("confirm_not_duplicate"):
-            form.add_error(None, _("This looks like a customer we already have. Open the existing record, or "
-                                   "tick the box below to create a new one anyway."))
-        else:
-            try:
-                customer = services.customer_create(actor=request.user, kind=kind, phones=form.phone_list(), **data)
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            else:
-                messages.success(request, _("Customer %(number)s created.") % {"number": customer.number})
-                return redirect("customers:detail", customer.pk)
+        customer, duplicates = _create_from_form(request, form, kind)
+        if customer is not None:
+            messages.success(request, _("Customer %(number)s created.") % {"number": customer.number})
+            return redirect("customers:detail", customer.pk)
     return render(request, "customers/customer_form.html", {
         "form": form, "kind": kind, "duplicates": with_list_extras(duplicates),
         "city_options": _city_options(form["province"].value() or ""),
@@ -105,11 +95,26 @@ def customer_create(request):
     })
 
 
-def _safe_city(data: dict) -> str:
+def _create_from_form(request, form, kind):
+    """Validate first, then look for duplicates of the valid entry; create only when there are
+    none or the user confirmed. Returns (customer or None, possible duplicates)."""
+    data = form.service_fields()
     try:
-        return services.records.clean_region(data.get("province", ""), data.get("city", ""))[1]
-    except ValidationError:
-        return ""
+        cleaned = services.records.customer_validate(kind=kind, phones=form.phone_list(), **data)
+    except ValidationError as exc:
+        apply_service_errors(form, exc)
+        return None, []
+    duplicates = selectors.possible_duplicates(kind=kind, name=cleaned["name"], city=cleaned.get("city", ""),
+                                               phones=cleaned["phones"], credit_code=cleaned.get("credit_code", ""))
+    if duplicates and not form.cleaned_data.get("confirm_not_duplicate"):
+        form.add_error(None, _("This looks like a customer we already have. Open the existing record, or "
+                               "tick the box below to create a new one anyway."))
+        return None, duplicates
+    try:
+        return services.customer_create(actor=request.user, kind=kind, phones=form.phone_list(), **data), duplicates
+    except ValidationError as exc:
+        apply_service_errors(form, exc)
+        return None, duplicates
 
 
 @perm_required("customers.change_customer")

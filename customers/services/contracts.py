@@ -62,7 +62,7 @@ def clean_lane(*, origin_province: str, destination_province: str, min_weight_kg
 
 def _overlaps(lanes, cleaned: dict, exclude_pk=None) -> bool:
     for lane in lanes:
-        if lane.pk == exclude_pk:
+        if exclude_pk is not None and lane.pk == exclude_pk:  # unsaved lanes (pk None) are compared too
             continue
         if (lane.origin_province, lane.destination_province) != (cleaned["origin_province"],
                                                                  cleaned["destination_province"]):
@@ -160,11 +160,11 @@ def contract_terminate(*, actor: User, contract: Contract, on: dt.date | None = 
 
 def contract_lane_add(*, actor: User, contract: Contract, **lane) -> ContractLane:
     require_perm(actor, "customers.change_contract")
-    if contract.status != ContractStatus.DRAFT:
-        raise ValidationError(_("Prices of a signed contract cannot change: make a new contract."))
     cleaned = clean_lane(**lane)
     with transaction.atomic():
-        Contract.objects.select_for_update().get(pk=contract.pk)
+        contract = Contract.objects.select_for_update().get(pk=contract.pk)
+        if contract.status != ContractStatus.DRAFT:
+            raise ValidationError(_("Prices of a signed contract cannot change: make a new contract."))
         if _overlaps(contract.lanes.all(), cleaned):
             raise ValidationError({"min_weight_kg": _("This weight band overlaps another band of the same lane.")})
         return ContractLane.objects.create(contract=contract, **cleaned)

@@ -136,6 +136,26 @@ def _credit_code_taken(code: str, exclude_pk: int | None = None) -> bool:
     return qs.exists()
 
 
+def customer_validate(*, kind: str, name: str, phones: list[str] | tuple = (), **fields) -> dict:
+    """Check a new customer's fields without saving (the form asks about duplicates only once the
+    entry itself is valid). Raises ValidationError naming each bad field."""
+    if kind not in CustomerKind.values:
+        raise ValidationError({"kind": _("Choose B-end account or C-end person.")})
+    errors = {}
+    try:
+        cleaned = _clean_fields(kind, {"name": name, **fields})
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        cleaned = {}
+    try:
+        cleaned["phones"] = _clean_phone_list(phones)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
 def customer_create(*, actor: User, kind: str, name: str, phones: list[str] | tuple = (), **fields) -> Customer:
     """A new account or person with its phone numbers. `fields` are any of EDITABLE_FIELDS."""
     require_perm(actor, "customers.add_customer")

@@ -254,8 +254,9 @@ def _next_in_rotation(team: SalesTeam) -> Membership | None:
 def lead_assign(*, actor: User | None, lead: Lead, owner: Membership | None = None, reason: str = "") -> Lead:
     """Assign a lead: automatically (actor None or owner None → team rule and round-robin) or by
     hand to a given sales manager (needs `customers.assign_lead`)."""
-    if actor is not None and owner is not None:
+    if actor is not None:  # a person (re)assigning, by hand or by the team rules
         require_perm(actor, "customers.assign_lead")
+    if actor is not None and owner is not None:
         if not owner.is_active or owner.role not in (Role.SALES_MANAGER, Role.TENANT_ADMIN):
             raise ValidationError({"owner": _("Leads go to active sales managers.")})
     with transaction.atomic():

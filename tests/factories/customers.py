@@ -29,6 +29,7 @@ class CustomerObjects:
     activity: object
     duplicate: object
     customer_import: object
+    merge_record: object
 
 
 def build_customer_objects(tw, *, label: str = "", phone_prefix: str = "1370000") -> CustomerObjects:
@@ -39,9 +40,9 @@ def build_customer_objects(tw, *, label: str = "", phone_prefix: str = "1370000"
     sales = tw.members["sales_manager"]
     today = timezone.localdate()
     with tenant_scope(tw.tenant, user=admin):
-        account = services.customer_create(actor=admin, kind=CustomerKind.ACCOUNT, name=f"{label}云桥电子商务有限公司",
-                                           phones=[f"{phone_prefix}0001"], province="上海", city="浦东新区", owner=sales,
-                                           email=f"ops{phone_prefix}@example.com")
+        account = services.customer_create(
+            actor=admin, kind=CustomerKind.ACCOUNT, name=f"{label}云桥电子商务有限公司", phones=[f"{phone_prefix}0001"],
+            province="上海", city="浦东新区", owner=sales, email=f"ops{phone_prefix}@example.com")
         phone = account.phones.get()
         address = services.address_add(actor=admin, customer=account, province="上海", city="浦东新区",
                                        street=f"{label}人民路88号3栋1201室", label=f"{label}仓库")
@@ -49,8 +50,9 @@ def build_customer_objects(tw, *, label: str = "", phone_prefix: str = "1370000"
                                           phone=f"{phone_prefix}0002")
         contract = services.contract_create(
             actor=admin, customer=account, start_date=today, end_date=today + dt.timedelta(days=365),
-            notes=f"{label}notes", lanes=[{"origin_province": "上海", "destination_province": "浙江", "min_weight_kg": "0",
-                                           "max_weight_kg": "3", "first_weight_price": "6", "additional_kg_price": "2"}])
+            notes=f"{label}notes",
+            lanes=[{"origin_province": "上海", "destination_province": "浙江", "min_weight_kg": "0",
+                    "max_weight_kg": "3", "first_weight_price": "6", "additional_kg_price": "2"}])
         lane = contract.lanes.get()
         person = services.customer_create(actor=admin, kind=CustomerKind.PERSON, name=f"{label}张伟",
                                           phones=[f"{phone_prefix}0003"], province="浙江", city="杭州")
@@ -76,9 +78,12 @@ def build_customer_objects(tw, *, label: str = "", phone_prefix: str = "1370000"
         duplicate = DuplicateCandidate.objects.get(customer_a=person, customer_b=twin)
         from customers.models import CustomerImport
 
+        old_account = services.customer_create(actor=admin, kind=CustomerKind.ACCOUNT, name=f"{label}云桥电商(旧)",
+                                               province="上海", city="浦东新区")
+        merge_record = services.customer_merge(actor=admin, survivor=account, merged=old_account, reason=f"{label}dup")
         customer_import = CustomerImport.objects.create(kind="persons", filename=f"{label}persons.csv",
                                                         file_format="csv", created_by=admin)
     return CustomerObjects(account=account, person=person, twin=twin, phone=phone, address=address, contact=contact,
                            contract=contract, lane=lane, tag=tag, team=team, lead=lead, opportunity=opportunity,
                            quote_line=quote_line, activity=activity, duplicate=duplicate,
-                           customer_import=customer_import)
+                           customer_import=customer_import, merge_record=merge_record)

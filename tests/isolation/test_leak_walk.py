@@ -72,12 +72,18 @@ HTML_OBJECT_ROUTES = {
     "customers:import_cancel": lambda tw: {"pk": tw.cust.customer_import.pk},
 }
 
+# Second path parameters of nested API routes (the first, pk, is found through the viewset's model).
+API_EXTRA_PARAMS = {
+    "tag_id": lambda tw: tw.cust.tag.pk,
+}
+
 # Routes the walk does not probe, each with the reason.
 ALLOWLIST = {
-    "customers/import/template/<str:kind>/": "A static sample file (header row and one example) per import kind; it "
-                                             "reads no tenant data.",
-    "p/<slug:tenant_code>/lead/": "The public lead form: anonymous by design and addressed by company code; it can only "
-                                  "add a new lead to the named company (tests/customers/test_sales_views.py covers it).",
+    "customers/import/template/<str:kind>/": (
+        "A static sample file (header row and one example) per import kind; it reads no tenant data."),
+    "p/<slug:tenant_code>/lead/": (
+        "The public lead form: anonymous by design and addressed by company code; it can only add a new lead to "
+        "the named company (tests/customers/test_sales_views.py covers it)."),
     "platform-admin/": "Django admin for platform staff (is_staff) only: it registers only the global "
                        "Tenant/User/ApiToken tables and no tenant-owned model; tenant roles are sent to its login.",
 }
@@ -104,6 +110,7 @@ def object_params(route, tw) -> dict | None:
     if route.name in HTML_OBJECT_ROUTES:
         values.update(HTML_OBJECT_ROUTES[route.name](tw))
     elif route.is_api and "pk" in route.params:
+        values.update({name: fill_value(tw) for name, fill_value in API_EXTRA_PARAMS.items() if name in route.params})
         model = api_model(route)
         if model is None:
             return None

@@ -143,7 +143,8 @@ def hostile_payload(world) -> dict:
         "form": "language", "province": "", "city": "", "next": "/",
         "customer": b.cust.account.pk, "owner": b.members["sales_manager"].pk, "tag": b.cust.tag.pk,
         "survivor": b.cust.person.pk, "merged": b.cust.twin.pk, "lead": b.cust.lead.pk,
-        "opportunity": b.cust.opportunity.pk, "contract": b.cust.contract.pk, "members": [b.members["sales_manager"].pk],
+        "opportunity": b.cust.opportunity.pk, "contract": b.cust.contract.pk,
+        "members": [b.members["sales_manager"].pk],
         "leader": b.members["sales_manager"].pk, "team": b.cust.team.pk, "line": b.cust.quote_line.pk,
         "lane": b.cust.lane.pk, "remove": b.cust.tag.pk, "stage": "quoted", "action": "move",
     }
