@@ -100,7 +100,8 @@ def test_list_filters_and_keyset_pages(world):
     admin = world.a.user("tenant_admin")
     with tenant_scope(world.a.tenant, user=admin):
         for i in range(55):
-            services.customer_create(actor=admin, kind=CustomerKind.PERSON, name=f"翻页{i}", province="浙江", city="杭州")
+            services.customer_create(actor=admin, kind=CustomerKind.PERSON, name=f"翻页{i}", province="浙江",
+                                     city="杭州")
         services.customer_create(actor=admin, kind=CustomerKind.PERSON, name="别处", province="广东", city="广州")
     client = world.client_for(world.a.user("agent"))
     first = client.get("/customers/?city=杭州市")
@@ -164,7 +165,8 @@ def test_win_form_errors_keep_values_then_win(cust, world):
     url = f"/sales/opportunities/{cust.opportunity.pk}/"
     client.post(url, {"action": "move", "stage": "quoted"})
     today = timezone.localdate()
-    bad = {"action": "win", "win-start_date": today.isoformat(), "win-end_date": (today - dt.timedelta(days=1)).isoformat(),
+    yesterday = (today - dt.timedelta(days=1)).isoformat()
+    bad = {"action": "win", "win-start_date": today.isoformat(), "win-end_date": yesterday,
            "win-monthly_commitment": "500", "win-settlement_type": "monthly", "win-credit_code": "91350100M000100Y43"}
     response = client.post(url, bad)
     assert response.status_code == 400 and response.context["forms"]["win"].errors["end_date"]
@@ -189,7 +191,8 @@ def test_public_lead_form(world):
     assert client.post("/p/alpha/lead/", data).context["done"]
     client.post("/p/alpha/lead/", dict(data, website="http://spam", company_name="SPAM"))
     with tenant_scope(world.a.tenant):
-        assert list(Lead.objects.values_list("company_name", "source", "city")) == [("新客户有限公司", "web_form", "徐汇区")]
+        rows = list(Lead.objects.values_list("company_name", "source", "city"))
+        assert rows == [("新客户有限公司", "web_form", "徐汇区")]
     with tenant_scope(world.b.tenant):
         assert not Lead.objects.exists()
 
