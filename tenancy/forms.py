@@ -139,3 +139,10 @@ class TwoFactorTokenForm(forms.Form):
     token = forms.CharField(label=_("6-digit code"), max_length=8, min_length=6,
                             widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
                                                           "autofocus": True}))
+
+
+class RuleSetForm(forms.Form):
+    key = forms.CharField(label=_("Rule"), max_length=80, widget=forms.HiddenInput)
+    value = forms.CharField(label=_("New value"), max_length=100)
+    effective_from = forms.DateField(label=_("In force from"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)

@@ -22,6 +22,7 @@ NAV_ITEMS = [
     NavItem("customers:contracts", _("Contracts"), "customers.view_contract"),
     NavItem("tenancy:members", _("Users & roles"), "tenancy.manage_members"),
     NavItem("tenancy:branches", _("Branches"), "tenancy.view_branch"),
+    NavItem("tenancy:rules", _("Rules"), "tenancy.manage_rules"),
     NavItem("compliance:access_log", _("Access log"), "compliance.view_access_log"),
     NavItem("tenancy:api_tokens", _("API tokens")),
     NavItem("api-docs", _("API docs")),

@@ -80,3 +80,23 @@ def rule_history(key: str):
     from .models import RuleSetting
 
     return RuleSetting.objects.filter(key=key).select_related("created_by").order_by("-effective_from", "-id")
+
+
+def all_settings():
+    from .models import RuleSetting
+
+    return list(RuleSetting.objects.select_related("created_by").order_by("key", "-effective_from", "-id"))
+
+
+def load_all_rules() -> None:
+    """Import every app's rules module so the registry lists them all (the rules page)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    for config in apps.get_app_configs():
+        try:
+            import_module(f"{config.name}.rules")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.rules":
+                raise

@@ -18,6 +18,7 @@ urlpatterns = [
     path("manage/branches/<int:pk>/", views.branch_edit, name="branch_edit"),
     path("me/", views.profile, name="profile"),
     path("me/api-tokens/", views.api_tokens, name="api_tokens"),
+    path("manage/rules/", views.rules, name="rules"),
     path("me/notifications/", views.notifications, name="notifications"),
     path("me/notifications/badge/", views.notifications_badge, name="notifications_badge"),
     path("me/api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),

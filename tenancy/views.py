@@ -469,3 +469,32 @@ def notifications_badge(request):
     if not unread:
         return HttpResponse("")
     return HttpResponse(format_html('<span class="badge rounded-pill text-bg-danger">{}</span>', unread))
+
+
+# --- business rules ----------------------------------------------------------------------------
+
+@perm_required("tenancy.manage_rules")
+def rules(request):
+    """Every business rule of every app with the value in force today, its default and history;
+    a new value takes effect from a date (rules are versioned, never edited)."""
+    from . import rules as rule_registry
+    from .forms import RuleSetForm
+
+    form = RuleSetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.rule_set(actor=request.user, key=data["key"], value=data["value"],
+                              effective_from=data["effective_from"], note=data["note"])
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("The new value is recorded."))
+            return redirect("tenancy:rules")
+    rule_registry.load_all_rules()
+    history = {}
+    for row in rule_registry.all_settings():
+        history.setdefault(row.key, []).append(row)
+    rows = [{"rule": rule, "current": rule.value(), "history": history.get(key, [])}
+            for key, rule in sorted(rule_registry.REGISTRY.items())]
+    return render(request, "tenancy/rules.html", {"rows": rows, "form": form})

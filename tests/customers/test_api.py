@@ -610,11 +610,11 @@ def test_other_tenants_objects_are_404_and_foreign_ids_in_payloads_400(cx, world
         assert response.json()["error"]["code"] == "not_found"
     for method, url, payload in write_calls(b):
         names_b_object = any(part.isdigit() for part in url.split("/"))
+        if not names_b_object and not {"customer", "survivor", "merged", "tag"} & set(payload):
+            continue  # creates in A from a payload without ids: nothing of B involved
         response = _call(api, method, url, payload)
-        if names_b_object:
-            assert response.status_code == 404, (method, url, response.status_code, response.content)
-        elif any(key in payload for key in ("customer", "survivor", "merged", "tag")):
-            assert response.status_code == 400, (method, url, response.status_code, response.content)
+        expected = 404 if names_b_object else 400
+        assert response.status_code == expected, (method, url, response.status_code, response.content)
     foreign = [
         ("/api/v1/customers/", {"kind": "account", "name": "x", "owner": world.b.members["sales_manager"].pk},
          "owner"),
