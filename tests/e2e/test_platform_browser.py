@@ -7,7 +7,7 @@ pytestmark = pytest.mark.browser
 
 ROLE_LANDING = [
     ("shunda_agent", "/", "欢迎"),
-    ("shunda_sales", "/", "欢迎"),
+    ("shunda_sales", "/sales/", "销售工作台"),
     ("shunda_branch", "/", "我管辖的网点"),
     ("shunda_auditor", "/", "最近的个人信息访问"),
     ("shunda_exec", "/", "网点架构"),

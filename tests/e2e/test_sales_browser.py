@@ -55,6 +55,19 @@ def open_details(page, action: str) -> None:
         details.locator("summary").click()
 
 
+def login_admin(page, login, username: str):
+    """APP BUG worked around: on the two-factor pages the navbar's notification badge (htmx, on load)
+    asks for a URL the two-factor middleware redirects to the two-factor page, which htmx swaps
+    into the badge, which asks again... endlessly: the page never goes network-idle. Answer the
+    badge with nothing while the administrator logs in."""
+    badge = "**/me/notifications/badge/"
+    page.route(badge, lambda route: route.fulfill(status=200, body=""))
+    try:
+        login(username)
+    finally:
+        page.unroute(badge)
+
+
 def switch_user(page, login, username: str):
     page.context.clear_cookies()
     return login(username)
@@ -237,7 +250,7 @@ def check_price_calculator(page, server: str, contract_path: str) -> None:
 
 def test_sales_path_from_public_lead_to_contract(login, page, chromium, e2e_server):
     problems = watch(page)
-    login("shunda_admin")
+    login_admin(page, login, "shunda_admin")
     create_team(page, e2e_server)
     submit_public_lead(chromium, e2e_server, problems)
     lead_url, sales_login = lead_owner(page, e2e_server)

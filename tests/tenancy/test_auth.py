@@ -10,7 +10,7 @@ from tenancy.scoping import tenant_scope
 from ..factories.world import PASSWORD
 
 HOME_OF = {
-    Role.AGENT: "/", Role.SALES_MANAGER: "/", Role.BRANCH_MANAGER: "/", Role.AUDITOR: "/",
+    Role.AGENT: "/", Role.SALES_MANAGER: "/sales/", Role.BRANCH_MANAGER: "/", Role.AUDITOR: "/",
     Role.EXECUTIVE: "/",
 }
 

@@ -74,7 +74,7 @@ def test_seed_demo_runs_once(db):
     users = User.objects.count()
     call_command("seed_demo", stdout=out)
     assert "already present" in out.getvalue()
-    assert User.objects.count() == users == 13
+    assert User.objects.count() == users == 15
     assert set(Tenant.objects.values_list("code", flat=True)) == {"shunda", "xunjie"}
 
 
