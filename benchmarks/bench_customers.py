@@ -278,8 +278,45 @@ def client_for(fx: dict):
     return client
 
 
+class PieceTimer:
+    """Per request: seconds in SQL execution (round trip included), in template rendering
+    (django.template.loader.render_to_string, which django.shortcuts.render calls) and CPU."""
+
+    def __init__(self) -> None:
+        self.sql = 0.0
+        self.render = 0.0
+
+    def sql_wrapper(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.sql += time.perf_counter() - start
+
+    def __enter__(self):
+        from django.template import loader
+
+        self._original = original = loader.render_to_string
+
+        def timed_render(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.render += time.perf_counter() - start
+
+        loader.render_to_string = timed_render
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from django.template import loader
+
+        loader.render_to_string = self._original
+
+
 def pages_in_process(fx: dict, paths: dict[str, list[str]], requests: int) -> dict:
-    """Each page through the whole middleware stack without HTTP: status, time, SQL."""
+    """Each page through the whole middleware stack without HTTP: status, time (split into SQL,
+    template rendering and the rest), CPU time, SQL of one request."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -297,14 +334,24 @@ def pages_in_process(fx: dict, paths: dict[str, list[str]], requests: int) -> di
         with CaptureQueriesContext(connection) as captured:
             client.get(urls[0], **headers)
         queries = [q["sql"] for q in captured.captured_queries]
-        times = []
-        for n in range(requests):
-            start = time.perf_counter()
-            response = client.get(urls[n % len(urls)], **headers)
-            times.append(time.perf_counter() - start)
-            if response.status_code != 200:
-                result.setdefault("errors", []).append((name, urls[n % len(urls)], response.status_code))
-        result[name] = {"status": 200, "bytes": len(first.content), "queries": queries, "time": summary(times)}
+        times, sql, render, cpu = [], [], [], []
+        timer = PieceTimer()
+        with timer, connection.execute_wrapper(timer.sql_wrapper):
+            for n in range(requests):
+                timer.sql = timer.render = 0.0
+                cpu0 = time.process_time()
+                start = time.perf_counter()
+                response = client.get(urls[n % len(urls)], **headers)
+                times.append(time.perf_counter() - start)
+                cpu.append(time.process_time() - cpu0)
+                sql.append(timer.sql)
+                render.append(timer.render)
+                if response.status_code != 200:
+                    result.setdefault("errors", []).append((name, urls[n % len(urls)], response.status_code))
+        rest = [t - q - r for t, q, r in zip(times, sql, render, strict=True)]
+        result[name] = {"status": 200, "bytes": len(first.content), "queries": queries, "time": summary(times),
+                        "sql": summary(sql), "render": summary(render), "rest": summary(rest),
+                        "cpu": summary(cpu)}
     return result
 
 
@@ -528,7 +575,9 @@ def main() -> None:
             continue
         t = res["time"]
         print(f"  {name:<12} {len(res['queries'])} queries  p50 {t['p50_ms']:.2f}  p95 {t['p95_ms']:.2f}  "
-              f"p99 {t['p99_ms']:.2f} ms  ({res['bytes']:,} bytes)")
+              f"p99 {t['p99_ms']:.2f} ms  ({res['bytes']:,} bytes); median split: SQL {res['sql']['p50_ms']:.2f}, "
+              f"templates {res['render']['p50_ms']:.2f}, rest {res['rest']['p50_ms']:.2f} ms; "
+              f"CPU {res['cpu']['p50_ms']:.2f} ms")
     if not only or {"detail", "detail_long"} & only:
         counts = query_counts_360(fx, {"person": data["person_pk"], "account": data["account_pk"],
                                        "long history account": fx["long_pk"]})

@@ -54,6 +54,7 @@ DOTENV = _env.BASE_DIR / ".data" / "env"
 SALES_MANAGERS = 8
 SALES_USERNAME = "bench-sales-{:02d}"
 M64 = (1 << 64) - 1
+APP_NAME = "generate_customers"
 
 # Tables in load order (children after parents) and what --reset deletes (reverse order + extras).
 TABLES = ("customers_customer", "customers_customerphone", "customers_address", "customers_contact",
@@ -293,7 +294,7 @@ def _worker_init(plan: Plan) -> None:
 
     from customers.search import name_grams
 
-    conn = psycopg.connect(plan.dsn, autocommit=True)
+    conn = psycopg.connect(plan.dsn, autocommit=True, application_name=APP_NAME)
     conn.execute("SET temp_buffers = '256MB'")  # before the session's first temporary table
     conn.execute("SET synchronous_commit = off")  # a bulk load: no need to wait for each chunk's flush
     conn.execute("SELECT set_config('app.tenant_id', %s, false)", [str(plan.tenant_id)])
@@ -640,9 +641,11 @@ def _activities(j0: int, j1: int) -> tuple[str, int, float, float]:
     return table, len(lines), built, _copy(table, ACTIVITY_COLUMNS, lines)
 
 
-def _run_chunk(task: tuple[str, int, int]) -> tuple[str, int, float, float]:
+def _run_chunk(task: tuple[str, int, int]) -> tuple[str, int, float, float, float]:
     name, a, b = task
-    return WORKERS_BY_PHASE[name](a, b)
+    cpu = time.process_time()
+    table, rows, built, copied = WORKERS_BY_PHASE[name](a, b)
+    return table, rows, built, copied, time.process_time() - cpu
 
 
 WORKERS_BY_PHASE = {
@@ -654,15 +657,22 @@ WORKERS_BY_PHASE = {
 # --- parent side ----------------------------------------------------------------------------------
 
 def reserve_ids(conn, table: str, count: int) -> int:
-    """Reserve `count` consecutive ids of `table`'s sequence; returns the first."""
+    """Reserve `count` consecutive ids of `table`'s identity sequence; returns the first.
+
+    One nextval() with the increment raised to `count` (ALTER SEQUENCE blocks concurrent
+    nextval() meanwhile): O(1), unlike a nextval() per id, and safe with concurrent writers."""
     if count == 0:
         return 0
-    row = conn.execute(
-        "SELECT min(n), max(n) FROM (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS n "
-        "FROM generate_series(1, %s)) s", [table, count]).fetchone()
-    if row[1] - row[0] + 1 != count:
-        raise RuntimeError(f"{table}: ids were taken concurrently while reserving; run again on a quiet database")
-    return row[0]
+    seq = conn.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table]).fetchone()[0]
+    step = conn.execute("SELECT increment_by FROM pg_sequences WHERE format('%%I.%%I', schemaname, sequencename) "
+                        "= %s OR sequencename = %s", [seq, seq.split(".")[-1]]).fetchone()[0]
+    conn.execute("SELECT nextval(%s)", [seq])  # a fresh sequence's first nextval() ignores the increment
+    conn.execute(f"ALTER SEQUENCE {seq} INCREMENT BY {int(count)}")
+    try:
+        last = conn.execute("SELECT nextval(%s)", [seq]).fetchone()[0]
+    finally:
+        conn.execute(f"ALTER SEQUENCE {seq} INCREMENT BY {int(step)}")
+    return last - count + 1
 
 
 def contract_plan(accounts: int, today: dt.date, seed: int) -> tuple[list[tuple[str, str, str]], dict[int, int]]:
@@ -755,16 +765,28 @@ def role_bypasses_rls(conn) -> bool:
                 .fetchone()[0])
 
 
-def run_phase(pool, name: str, size: int, chunk: int) -> dict:
+def backend_cpu(conn) -> float:
+    """user + system CPU seconds of the workers' PostgreSQL backends (from /proc)."""
+    from .bench_api_list import cpu_seconds
+
+    pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s "
+                                       "AND datname = current_database()", [APP_NAME]).fetchall()]
+    return cpu_seconds(pids)
+
+
+def run_phase(pool, conn, name: str, size: int, chunk: int) -> dict:
     start = time.perf_counter()
+    db_cpu = backend_cpu(conn)
     tasks = [(name, a, min(a + chunk, size)) for a in range(0, size, chunk)]
-    rows, py, db = 0, 0.0, 0.0
-    for _, n, built, copied in pool.imap_unordered(_run_chunk, tasks):
+    rows, py, db, cpu = 0, 0.0, 0.0, 0.0
+    for _, n, built, copied, used in pool.imap_unordered(_run_chunk, tasks):
         rows += n
         py += built
         db += copied
+        cpu += used
     seconds = time.perf_counter() - start
-    return {"rows": rows, "seconds": seconds, "chunks": len(tasks), "worker_generate_s": py, "worker_db_s": db}
+    return {"rows": rows, "seconds": seconds, "chunks": len(tasks), "worker_generate_s": py, "worker_db_s": db,
+            "worker_cpu_s": cpu, "db_cpu_s": backend_cpu(conn) - db_cpu}
 
 
 def verify(tenant, plan: Plan, checks: int = 5) -> list[str]:
@@ -851,6 +873,7 @@ def main() -> None:
     total = args.persons + args.accounts
     contracts, per_year = contract_plan(args.accounts, today, args.seed)
 
+    load_start = os.getloadavg()
     t_load = time.perf_counter()
     reserve_start = time.perf_counter()
     plan = Plan(
@@ -869,7 +892,7 @@ def main() -> None:
     print(f"tenant {args.tenant} (id {tenant.pk}), {args.persons:,} persons + {args.accounts:,} accounts; "
           f"{args.workers} workers, {args.chunk:,} rows per chunk; loading as {role} "
           f"({'direct COPY' if direct else 'COPY into a temp table + INSERT ... SELECT, RLS applies'})")
-    print(f"  {'table':<32}{'rows':>11}{'seconds':>9}{'rows/s':>10}   worker s: generate+seal / database")
+    print(f"  {'table':<32}{'rows':>11}{'seconds':>9}{'rows/s':>10}{'CPU s: workers':>15}{'database':>9}")
 
     connections.close_all()  # the forked workers must not share the parent's connection
     phases = (("customers", "customers_customer", total), ("phones", "customers_customerphone", total),
@@ -884,10 +907,10 @@ def main() -> None:
         for name, table, size in phases:
             # Account-based phases use smaller chunks: an account has 2–90 rows per table.
             chunk = args.chunk if size == total else max(100, args.chunk // 20)
-            res = run_phase(pool, name, size, chunk)
+            res = run_phase(pool, conn, name, size, chunk)
             results[table] = res
             print(f"  {table:<32}{res['rows']:>11,}{res['seconds']:>9.1f}{res['rows'] / res['seconds']:>10,.0f}"
-                  f"   {res['worker_generate_s']:.1f} / {res['worker_db_s']:.1f}", flush=True)
+                  f"{res['worker_cpu_s']:>10.1f}{res['db_cpu_s']:>9.1f}", flush=True)
     load_s = time.perf_counter() - t_load
 
     post = time.perf_counter()
@@ -899,15 +922,27 @@ def main() -> None:
     numbers_s = time.perf_counter() - post
     analyze_start = time.perf_counter()
     statement = "ANALYZE" if args.no_vacuum else "VACUUM (ANALYZE)"
+    from .bench_api_list import cpu_seconds
+
+    own_backend = [conn.info.backend_pid]
+    analyze_cpu = cpu_seconds(own_backend)
     for table in (*TABLES, "tenancy_membership", "tenancy_numbersequence"):
         conn.execute(f"{statement} {table}")
     analyze_s = time.perf_counter() - analyze_start
+    analyze_cpu = cpu_seconds(own_backend) - analyze_cpu
     total_s = time.perf_counter() - t_load
     print(f"  {'(id reservation)':<32}{'':>11}{reserve_s:>9.1f}")
     print(f"  {'(number sequences)':<32}{'':>11}{numbers_s:>9.1f}")
-    print(f"  {statement + ' of the tables':<32}{'':>11}{analyze_s:>9.1f}")
+    print(f"  {statement + ' of the tables':<32}{'':>11}{analyze_s:>9.1f}{'':>10}{'':>15}{analyze_cpu:>9.1f}")
     rows = sum(r["rows"] for r in results.values())
+    cpu_total = sum(r["worker_cpu_s"] + r["db_cpu_s"] for r in results.values()) + analyze_cpu
+    cores = min(args.workers * 2, os.cpu_count() or 2)  # each worker and its backend can run at once
+    idle_estimate = sum(r["worker_cpu_s"] + r["db_cpu_s"] for r in results.values()) / cores + analyze_cpu + reserve_s
     print(f"  {'total':<32}{rows:>11,}{total_s:>9.1f}   (tenant, staff and keys before that: {setup_s:.1f} s)")
+    print(f"load average at start {load_start[0]:.2f}, at end {os.getloadavg()[0]:.2f} "
+          "(other work on the machine slows the load)")
+    print(f"CPU used by the load: {cpu_total:.0f} s (workers + their PostgreSQL backends); on an otherwise idle "
+          f"{os.cpu_count()}-core machine the load would take about {idle_estimate:.0f} s (CPU ÷ cores per phase)")
 
     sizes = {r[0]: r[1] for r in conn.execute(
         "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c WHERE c.relname = ANY(%s)",
@@ -923,8 +958,9 @@ def main() -> None:
         "role": role, "direct_copy": direct, "tenant": args.tenant, "tenant_id": tenant.pk,
         "args": {k: v for k, v in vars(args).items() if k != "database_url"},
         "tables": results, "reserve_s": reserve_s, "numbers_s": numbers_s, "analyze_statement": statement,
-        "analyze_s": analyze_s, "load_s": load_s, "total_s": total_s, "setup_s": setup_s, "reset_s": reset_s,
-        "table_bytes": sizes,
+        "analyze_s": analyze_s, "analyze_cpu_s": analyze_cpu, "cpu_total_s": cpu_total,
+        "idle_estimate_s": idle_estimate, "load_s": load_s, "total_s": total_s, "setup_s": setup_s, "reset_s": reset_s,
+        "table_bytes": sizes, "loadavg_start": load_start, "loadavg_end": os.getloadavg(),
         "plan": {k: v for k, v in asdict(plan).items() if k not in ("dsn", "data_key", "index_key", "contracts")},
     }
     out = _env.OUT / "generate_customers.json"

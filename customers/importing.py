@@ -24,6 +24,7 @@ import base64
 import csv
 import datetime as dt
 import io
+import json
 import logging
 import re
 import unicodedata
@@ -32,18 +33,20 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import ParseError
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import BinaryField, JSONField, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from redis.exceptions import RedisError
 
 from tenancy import crypto
+from tenancy.fields import allocate_ids
 from tenancy.models import Membership, User
-from tenancy.scoping import current_tenant_id
+from tenancy.scoping import CrossTenantReference, current_tenant_id
 from tenancy.services import require_perm
 
 from .models import (
@@ -694,93 +697,160 @@ def _account_key(ref: str) -> str:
 
 
 def check_file(kind: str, file_format: str, data: bytes, *, progress: Callable[[int], None] | None = None,
-               ) -> CheckResult:
-    """The dry run: every row checked, nothing written."""
+               loader: Loader | None = None) -> CheckResult:
+    """Check every row. Without a loader this is the dry run (nothing written); with one, each
+    chunk is handed to it while no error has been found (the caller rolls back if one is found
+    later, and the remaining rows are still checked so that every error is reported)."""
     rows = iter_rows(file_format, data)
     first = next(rows, None)
     if first is None:
         raise ImportFileError(_("The file is empty."))
     checker = RowChecker(kind, parse_header(kind, first[1]))
-    for _prepared in checker.check(rows, progress):
-        pass
+    for prepared in checker.check(rows, progress):
+        if loader is not None and not checker.result.error_count:
+            loader.add(prepared)
     if checker.result.total_rows == 0:
         raise ImportFileError(_("The file has a header row but no data rows."))
+    if loader is not None and not checker.result.error_count:
+        loader.flush()
     return checker.result
 
 
 # --- loading ---------------------------------------------------------------------------------
 
-def load_file(kind: str, file_format: str, data: bytes, *, actor: User, total_rows: int,
-              progress: Callable[[int], None] | None = None) -> int:
-    """Insert every row of a file that `check_file` passed, in bulk, in the caller's transaction.
-    Raises ValidationError if a row fails after all (the caller rolls back)."""
-    rows = iter_rows(file_format, data)
-    first = next(rows, None)
-    checker = RowChecker(kind, parse_header(kind, first[1]), check_existing=False)
-    numbers: list[str] = []
-    if kind in CUSTOMER_KIND:
-        numbers = customer_number_next(CUSTOMER_KIND[kind], total_rows) if total_rows else []
-    loaded = 0
-    batch: list = []
-    for prepared in checker.check(rows):
-        if checker.result.error_count:
+class Loader:
+    """Inserts checked rows in batches of LOAD_BATCH, in the caller's transaction."""
+
+    def __init__(self, kind: str, *, actor: User, expected_rows: int):
+        self.kind = kind
+        self.actor = actor
+        self.expected_rows = expected_rows
+        self.numbers: list[str] = []
+        self.loaded = 0
+        self.pending: list = []
+        self.now = timezone.now()
+
+    def add(self, prepared: list) -> None:
+        self.pending.extend(prepared)
+        if len(self.pending) >= LOAD_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        if self.loaded + len(batch) > self.expected_rows:
             raise ValidationError(_("The file changed between the check and the import."))
-        batch.extend(prepared)
-        if len(batch) >= LOAD_BATCH:
-            loaded += _load_batch(kind, batch, numbers[loaded:loaded + len(batch)], actor)
-            batch = []
-            if progress:
-                progress(loaded)
-    if batch:
-        loaded += _load_batch(kind, batch, numbers[loaded:loaded + len(batch)], actor)
-    if checker.result.total_rows != total_rows:
-        raise ValidationError(_("The file changed between the check and the import."))
-    if progress:
-        progress(loaded)
-    return loaded
+        if self.kind == ImportKind.CONTACTS:
+            self._contacts(batch)
+        else:
+            if not self.numbers:  # all customer numbers in one call (gapless; given back on rollback)
+                self.numbers = customer_number_next(CUSTOMER_KIND[self.kind], self.expected_rows)
+            self._customers(batch, self.numbers[self.loaded:self.loaded + len(batch)])
+        self.loaded += len(batch)
+
+    def _customers(self, batch: list[PreparedCustomer], numbers: list[str]) -> None:
+        customers, phones, addresses = [], [], []
+        for row, number in zip(batch, numbers, strict=True):
+            customer = Customer(kind=CUSTOMER_KIND[self.kind], number=number, created_by=self.actor,
+                                created_at=self.now, **row.fields)
+            customer.search_grams = name_grams(customer.name)  # what Customer.save() does
+            customers.append(customer)
+        bulk_insert(Customer, customers)
+        for row, customer in zip(batch, customers, strict=True):
+            for index, phone in enumerate(row.phones):  # like customer_create: the first is primary
+                phones.append(CustomerPhone(customer=customer, phone=phone, is_primary=index == 0, label="mobile",
+                                            created_at=self.now))
+            if row.address:
+                addresses.append(Address(customer=customer, is_default=True, created_at=self.now, **row.address))
+        bulk_insert(CustomerPhone, phones)
+        bulk_insert(Address, addresses)
+
+    def _contacts(self, batch: list[PreparedContact]) -> None:
+        account_ids = {row.account_id for row in batch}
+        new_primary = {row.account_id for row in batch if row.is_primary}
+        if new_primary:
+            Contact.objects.filter(customer_id__in=new_primary, is_primary=True).update(is_primary=False)
+        with_contacts = set(Contact.objects.filter(customer_id__in=account_ids - new_primary, is_active=True)
+                            .values_list("customer_id", flat=True).distinct())
+        contacts = []
+        for row in batch:
+            # Like contact_create: the first contact of an account without one becomes its primary.
+            primary = row.is_primary or (row.account_id not in new_primary and row.account_id not in with_contacts)
+            with_contacts.add(row.account_id)
+            contacts.append(Contact(customer_id=row.account_id, is_primary=primary, created_at=self.now,
+                                    **row.fields))
+        bulk_insert(Contact, contacts)
 
 
-def _load_batch(kind: str, batch: list, numbers: list[str], actor: User) -> int:
-    if kind == ImportKind.CONTACTS:
-        return _load_contacts(batch)
-    customer_kind = CUSTOMER_KIND[kind]
-    now = timezone.now()
-    customers = []
-    for row, number in zip(batch, numbers, strict=True):
-        customer = Customer(kind=customer_kind, number=number, created_by=actor, created_at=now, **row.fields)
-        customer.search_grams = name_grams(customer.name)
-        customers.append(customer)
-    Customer.objects.bulk_create(customers)
-    phones, addresses = [], []
-    for row, customer in zip(batch, customers, strict=True):
-        for index, phone in enumerate(row.phones):
-            phones.append(CustomerPhone(customer=customer, phone=phone, is_primary=index == 0, label="mobile",
-                                        created_at=now))
-        if row.address:
-            addresses.append(Address(customer=customer, is_default=True, created_at=now, **row.address))
-    if phones:
-        CustomerPhone.objects.bulk_create(phones)
-    if addresses:
-        Address.objects.bulk_create(addresses)
-    return len(customers)
+def _array_literal(values) -> str | None:
+    if values is None:
+        return None
+    items = []
+    for value in values:
+        if value is None:
+            items.append("NULL")
+        else:
+            text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+            items.append(f'"{text}"')
+    return "{" + ",".join(items) + "}"
 
 
-def _load_contacts(batch: list[PreparedContact]) -> int:
-    account_ids = {row.account_id for row in batch}
-    new_primary = {row.account_id for row in batch if row.is_primary}
-    if new_primary:
-        Contact.objects.filter(customer_id__in=new_primary, is_primary=True).update(is_primary=False)
-    with_contacts = set(Contact.objects.filter(customer_id__in=account_ids - new_primary, is_active=True)
-                        .values_list("customer_id", flat=True).distinct())
-    now = timezone.now()
-    contacts = []
-    for row in batch:
-        # Like contact_create: the first contact of an account without one becomes its primary.
-        primary = row.is_primary or (row.account_id not in new_primary and row.account_id not in with_contacts)
-        with_contacts.add(row.account_id)
-        contacts.append(Contact(customer_id=row.account_id, is_primary=primary, created_at=now, **row.fields))
-    Contact.objects.bulk_create(contacts)
-    return len(contacts)
+def bulk_insert(model, objs: list) -> None:
+    """Insert `objs` with ONE short statement: INSERT … SELECT … FROM unnest(one array per column).
+
+    Same effect as `model.objects.bulk_create(objs)` for a TenantScopedModel (tenant from the scope,
+    ids reserved first so sealed values can name their row, every field's pre_save — sealing,
+    blind indexes, auto_now — applied), but about ten times faster for thousands of rows: Django's
+    bulk INSERT carries one placeholder per value, which the driver rewrites client-side.
+    Constraints, foreign keys and row-level security apply as to any INSERT; varchar lengths are
+    checked by the assignment cast."""
+    if not objs:
+        return
+    tenant_id = current_tenant_id()
+    for obj in objs:
+        if obj.tenant_id is None:
+            obj.tenant_id = tenant_id
+        elif obj.tenant_id != tenant_id:
+            raise CrossTenantReference(f"{obj!r} belongs to another tenant than the scope")
+    missing = [obj for obj in objs if obj.pk is None]
+    for obj, new_id in zip(missing, allocate_ids(model, len(missing)), strict=True):
+        obj.pk = new_id
+    quote = connection.ops.quote_name
+    columns, arrays, selects, params = [], [], [], []
+    for index, fld in enumerate(model._meta.concrete_fields):
+        raw = [fld.pre_save(obj, True) for obj in objs]
+        if any(hasattr(value, "resolve_expression") for value in raw):  # a database default / expression
+            model.objects.bulk_create(objs)
+            return
+        db_type = fld.db_type(connection)
+        alias = f"c{index}"
+        if isinstance(fld, ArrayField):
+            values = [_array_literal(fld.get_db_prep_save(v, connection)) for v in raw]
+            arrays.append("%s::text[]")
+            selects.append(f"{alias}::{_VARCHAR.sub('text', db_type)}")
+        elif isinstance(fld, JSONField):
+            values = [None if v is None else json.dumps(v, cls=fld.encoder) for v in raw]
+            arrays.append("%s::text[]")
+            selects.append(f"{alias}::jsonb")
+        elif isinstance(fld, BinaryField):
+            values = [None if v is None else bytes(v) for v in raw]
+            arrays.append("%s::bytea[]")
+            selects.append(alias)
+        else:
+            values = [fld.get_db_prep_save(v, connection) for v in raw]
+            arrays.append(f"%s::{_VARCHAR.sub('text', db_type)}[]")
+            selects.append(alias)
+        columns.append(quote(fld.column))
+        params.append(values)
+    aliases = ", ".join(f"c{i}" for i in range(len(columns)))
+    sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608 — names from model meta
+           f"SELECT {', '.join(selects)} FROM unnest({', '.join(arrays)}) AS t({aliases})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+_VARCHAR = re.compile(r"varchar\(\d+\)")
 
 
 # --- progress hints ----------------------------------------------------------------------------
@@ -945,49 +1015,56 @@ def import_cancel(*, actor: User, imp: CustomerImport) -> CustomerImport:
             "name": actor.display_name or actor.username})
 
 
+class _NothingImported(Exception):
+    """Raised inside the load savepoint to roll it back when a row failed."""
+
+    def __init__(self, result: CheckResult):
+        super().__init__("rolled back")
+        self.result = result
+
+
 def import_run(*, import_id: int) -> CustomerImport | None:
-    """The load (task): check again, then insert everything or nothing. Idempotent: the import
-    row is locked and only an import in state "importing" is loaded, so a second run (a redelivered
-    message, the sweep) finds it done and does nothing."""
+    """The load (task): every row is checked again (data may have changed since the dry run) and
+    inserted in the same pass, in one savepoint that is rolled back if any row fails — all rows or
+    none. Idempotent: the import row is locked and only an import in state "importing" is loaded,
+    so a second run (a redelivered message, the sweep) finds it done and does nothing."""
     with transaction.atomic():
         imp = CustomerImport.objects.select_for_update().select_related("created_by").filter(pk=import_id).first()
         if imp is None or imp.status != ImportStatus.IMPORTING:
             return imp
         with connection.cursor() as cursor:  # one load at a time per tenant: duplicate checks stay true
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_LOCK_CLASS, current_tenant_id()])
-        data = _payload_bytes(imp)
         total_hint = imp.total_rows
 
-        def checking(done: int) -> None:
-            _hint(import_id, stage="checking", processed=done, total=max(total_hint, done))
+        def progress(done: int) -> None:
+            _hint(import_id, stage="importing", processed=done, total=max(total_hint, done))
 
-        def saving(done: int) -> None:
-            _hint(import_id, stage="saving", processed=done, total=total_hint)
-
+        loader = Loader(imp.kind, actor=imp.created_by, expected_rows=imp.total_rows)
+        progress(0)
         with translation.override(_language_of(imp)):
             try:
-                result = check_file(imp.kind, imp.file_format, data, progress=checking)
-            except ImportFileError as exc:
-                message = exc.message_dict["file"][0]
-                return _finish(imp, ImportStatus.FAILED, message=message[:300], error_count=1,
-                               errors=[{"line": 0, "column": "", "message": message}])
-            if result.error_count:
+                with transaction.atomic():
+                    result = check_file(imp.kind, imp.file_format, _payload_bytes(imp), progress=progress,
+                                        loader=loader)
+                    if result.error_count or loader.loaded != result.total_rows:
+                        raise _NothingImported(result)
+            except _NothingImported as stop:
+                result = stop.result
                 return _finish(imp, ImportStatus.FAILED, total_rows=result.total_rows, processed_rows=0,
                                error_count=result.error_count, errors=result.errors,
                                message=_("The data changed since the check: nothing was imported."))
-            total_hint = result.total_rows
-            try:
-                with transaction.atomic():
-                    created = load_file(imp.kind, imp.file_format, data, actor=imp.created_by,
-                                        total_rows=result.total_rows, progress=saving)
-            except (IntegrityError, ValidationError, PermissionDenied) as exc:
+            except ImportFileError as exc:
+                message = exc.message_dict["file"][0]
+                return _finish(imp, ImportStatus.FAILED, message=message[:300], error_count=1, processed_rows=0,
+                               errors=[{"line": 0, "column": "", "message": message}])
+            except (IntegrityError, ValidationError) as exc:
                 logger.warning("import %s failed while loading: %s", import_id, exc)
-                message = (" ".join(exc.messages) if isinstance(exc, ValidationError)
-                           else _("A record conflicts with one saved meanwhile."))
+                reason = (" ".join(exc.messages) if isinstance(exc, ValidationError)
+                          else _("A record conflicts with one saved meanwhile."))
                 return _finish(imp, ImportStatus.FAILED, processed_rows=0,
-                               message=(_("Nothing was imported: %(reason)s") % {"reason": message})[:300])
+                               message=(_("Nothing was imported: %(reason)s") % {"reason": reason})[:300])
         return _finish(imp, ImportStatus.DONE, total_rows=result.total_rows, processed_rows=result.total_rows,
-                       created_count=created, error_count=0, errors=[], message="")
+                       created_count=loader.loaded, error_count=0, errors=[], message="")
 
 
 def import_sweep() -> dict[str, int]:

@@ -174,7 +174,7 @@ class CustomerViewSet(CustomersViewSet):
 
     @extend_schema(parameters=[s.LookupQuerySerializer], responses=s.CustomerLookupRowSerializer(many=True))
     @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
-    def lookup(self, request):
+    def lookup(self, request, **kwargs):
         """The agent's lookup box: exact phone, customer number or name; at most 20 rows.
         A merged record leads to its survivor."""
         query = parse(s.LookupQuerySerializer, request.query_params)["q"]
@@ -187,7 +187,7 @@ class CustomerViewSet(CustomersViewSet):
 
     @extend_schema(responses=s.Customer360Serializer)
     @action(detail=True, methods=["get"], url_path="360", url_name="360", filter_backends=[])
-    def profile_360(self, request, pk=None):
+    def profile_360(self, request, pk=None, **kwargs):
         """Profile, phones, addresses, contacts, tags, contracts, recent follow-ups, deals and
         merges — one query; every personal value masked."""
         view = selectors.customer_360(pk=object_id(pk))
@@ -203,7 +203,7 @@ class CustomerViewSet(CustomersViewSet):
 
     @extend_schema(request=s.CustomerPhoneInputSerializer, responses={201: s.CustomerPhoneSerializer})
     @action(detail=True, methods=["post"], filter_backends=[])
-    def phones(self, request, pk=None):
+    def phones(self, request, pk=None, **kwargs):
         customer = self.get_object()
         data = parse(s.CustomerPhoneInputSerializer, request.data)
         phone = services.customer_phone_add(actor=request.user, customer=customer, **data)
@@ -211,7 +211,7 @@ class CustomerViewSet(CustomersViewSet):
 
     @extend_schema(request=s.AddressInputSerializer, responses={201: s.AddressSerializer})
     @action(detail=True, methods=["post"], filter_backends=[])
-    def addresses(self, request, pk=None):
+    def addresses(self, request, pk=None, **kwargs):
         customer = self.get_object()
         data = parse(s.AddressInputSerializer, request.data)
         address = services.address_add(actor=request.user, customer=customer, **data)
@@ -219,7 +219,7 @@ class CustomerViewSet(CustomersViewSet):
 
     @extend_schema(request=s.ContactCreateSerializer, responses={201: s.ContactSerializer})
     @action(detail=True, methods=["post"], filter_backends=[])
-    def contacts(self, request, pk=None):
+    def contacts(self, request, pk=None, **kwargs):
         customer = self.get_object()
         data = parse(s.ContactCreateSerializer, request.data)
         contact = services.contact_create(actor=request.user, customer=customer, **data)
@@ -227,7 +227,7 @@ class CustomerViewSet(CustomersViewSet):
 
     @extend_schema(request=s.CustomerTagInputSerializer, responses={201: s.TagBriefSerializer})
     @action(detail=True, methods=["post"], filter_backends=[])
-    def tags(self, request, pk=None):
+    def tags(self, request, pk=None, **kwargs):
         customer = self.get_object()
         tag = parse(s.CustomerTagInputSerializer, request.data)["tag"]
         services.customer_tag_add(actor=request.user, customer=customer, tag=tag)
@@ -236,7 +236,7 @@ class CustomerViewSet(CustomersViewSet):
     @extend_schema(parameters=[TAG_ID], request=None, responses=NO_BODY)
     @action(detail=True, methods=["delete"], url_path=r"tags/(?P<tag_id>[^/.]+)", url_name="tag-remove",
             filter_backends=[])
-    def tag_remove(self, request, pk=None, tag_id=None):
+    def tag_remove(self, request, pk=None, tag_id=None, **kwargs):
         customer = self.get_object()
         tag = get_object_or_404(selectors.tag_list(), pk=object_id(tag_id))
         services.customer_tag_remove(actor=request.user, customer=customer, tag=tag)
@@ -245,7 +245,7 @@ class CustomerViewSet(CustomersViewSet):
     @extend_schema(methods=["GET"], responses=s.ActivitySerializer(many=True))
     @extend_schema(methods=["POST"], request=s.ActivityInputSerializer, responses={201: s.ActivitySerializer})
     @action(detail=True, methods=["get", "post"], filter_backends=[])
-    def activities(self, request, pk=None):
+    def activities(self, request, pk=None, **kwargs):
         """The customer's follow-ups (newest first), or log one."""
         customer = self.get_object()
         if request.method == "GET":
@@ -363,7 +363,7 @@ class DuplicateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Custome
 
     @extend_schema(request=None, responses=s.DuplicateSerializer)
     @action(detail=True, methods=["post"])
-    def dismiss(self, request, pk=None):
+    def dismiss(self, request, pk=None, **kwargs):
         """Not a duplicate: the pair leaves the queue."""
         candidate = services.duplicate_dismiss(actor=request.user, candidate=self.get_object())
         return Response(s.DuplicateSerializer(candidate).data)
@@ -394,7 +394,7 @@ class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CustomersVi
 
     @extend_schema(request=s.MergePairSerializer, responses=s.MergePlanSerializer)
     @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])
-    def preview(self, request):
+    def preview(self, request, **kwargs):
         """What merging would do, changing nothing."""
         plan = services.merge_preview(actor=request.user, **parse(s.MergePairSerializer, request.data))
         return Response(s.MergePlanSerializer({
@@ -442,13 +442,13 @@ class ContractViewSet(CustomersViewSet):
 
     @extend_schema(request=None, responses=s.ContractDetailSerializer)
     @action(detail=True, methods=["post"])
-    def activate(self, request, pk=None):
+    def activate(self, request, pk=None, **kwargs):
         contract = services.contract_activate(actor=request.user, contract=self.get_object())
         return Response(self.contract_data(contract))
 
     @extend_schema(request=s.ContractTerminateSerializer, responses=s.ContractDetailSerializer)
     @action(detail=True, methods=["post"])
-    def terminate(self, request, pk=None):
+    def terminate(self, request, pk=None, **kwargs):
         contract = self.get_object()
         data = parse(s.ContractTerminateSerializer, request.data)
         contract = services.contract_terminate(actor=request.user, contract=contract, on=data.get("on"),
@@ -457,7 +457,7 @@ class ContractViewSet(CustomersViewSet):
 
     @extend_schema(request=s.LaneInputSerializer, responses={201: s.LaneSerializer})
     @action(detail=True, methods=["post"])
-    def lanes(self, request, pk=None):
+    def lanes(self, request, pk=None, **kwargs):
         """Add a price to a draft contract."""
         contract = self.get_object()
         lane = services.contract_lane_add(actor=request.user, contract=contract,
@@ -470,7 +470,7 @@ class ContractViewSet(CustomersViewSet):
                                                                                     "in force covers it"))})
     @action(detail=False, methods=["get"], url_path="price-quote", url_name="price-quote", pagination_class=None,
             filter_backends=[])
-    def price_quote(self, request):
+    def price_quote(self, request, **kwargs):
         """The price of one parcel under the customer's contract in force on the day."""
         query = parse(s.PriceQuoteQuerySerializer, request.query_params)
         quote = selectors.price_quote(
@@ -531,7 +531,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CustomersVie
 
     @extend_schema(request=s.LeadAssignSerializer, responses=s.LeadSerializer)
     @action(detail=True, methods=["post"])
-    def assign(self, request, pk=None):
+    def assign(self, request, pk=None, **kwargs):
         """To a sales manager (needs customers.assign_lead), or by the team rules when `owner`
         is left out."""
         lead = self.get_object()
@@ -541,7 +541,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CustomersVie
 
     @extend_schema(request=s.LeadDisqualifySerializer, responses=s.LeadSerializer)
     @action(detail=True, methods=["post"])
-    def disqualify(self, request, pk=None):
+    def disqualify(self, request, pk=None, **kwargs):
         lead = self.get_object()
         data = parse(s.LeadDisqualifySerializer, request.data)
         lead = services.lead_disqualify(actor=request.user, lead=lead, reason=data["reason"])
@@ -549,7 +549,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CustomersVie
 
     @extend_schema(request=s.LeadQualifySerializer, responses={201: s.OpportunityDetailSerializer})
     @action(detail=True, methods=["post"])
-    def qualify(self, request, pk=None):
+    def qualify(self, request, pk=None, **kwargs):
         """Turn the lead into an opportunity (stage qualified), same owner and team."""
         lead = self.get_object()
         opportunity = services.lead_qualify(actor=request.user, lead=lead,
@@ -594,7 +594,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Custo
 
     @extend_schema(request=s.OpportunityMoveSerializer, responses=s.OpportunityDetailSerializer)
     @action(detail=True, methods=["post"])
-    def move(self, request, pk=None):
+    def move(self, request, pk=None, **kwargs):
         opportunity = self.get_object()
         data = parse(s.OpportunityMoveSerializer, request.data)
         opportunity = services.opportunity_move(actor=request.user, opportunity=opportunity, stage=data["stage"])
@@ -602,7 +602,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Custo
 
     @extend_schema(request=s.OpportunityWinSerializer, responses=s.OpportunityDetailSerializer)
     @action(detail=True, methods=["post"])
-    def win(self, request, pk=None):
+    def win(self, request, pk=None, **kwargs):
         """Won: the account (from the lead, if new) and an active contract with the quoted prices."""
         opportunity = self.get_object()
         opportunity = services.opportunity_win(actor=request.user, opportunity=opportunity,
@@ -611,7 +611,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Custo
 
     @extend_schema(request=s.OpportunityLoseSerializer, responses=s.OpportunityDetailSerializer)
     @action(detail=True, methods=["post"])
-    def lose(self, request, pk=None):
+    def lose(self, request, pk=None, **kwargs):
         opportunity = self.get_object()
         data = parse(s.OpportunityLoseSerializer, request.data)
         opportunity = services.opportunity_lose(actor=request.user, opportunity=opportunity, reason=data["reason"],
@@ -620,7 +620,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Custo
 
     @extend_schema(request=s.LaneInputSerializer, responses={201: s.QuoteLineSerializer})
     @action(detail=True, methods=["post"], url_path="quote-lines", url_name="quote-lines")
-    def quote_lines(self, request, pk=None):
+    def quote_lines(self, request, pk=None, **kwargs):
         opportunity = self.get_object()
         line = services.quote_line_add(actor=request.user, opportunity=opportunity,
                                        **parse(s.LaneInputSerializer, request.data))
@@ -686,7 +686,7 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Customer
 
     @extend_schema(request=None, responses=s.ActivitySerializer)
     @action(detail=True, methods=["post"])
-    def complete(self, request, pk=None):
+    def complete(self, request, pk=None, **kwargs):
         """Mark the next action done (the person who set it, or an administrator)."""
         activity = services.activity_complete(actor=request.user, activity=self.get_object())
         return Response(s.ActivitySerializer(activity).data)

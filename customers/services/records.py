@@ -76,7 +76,7 @@ def _clean_personal(kind: str, value: str | None, field: str) -> str | None:
 def _clean_owner(owner: Membership | None) -> Membership | None:
     if owner is None:
         return None
-    if not owner.is_active or owner.role not in (Role.SALES_MANAGER, Role.TENANT_ADMIN, Role.AGENT):
+    if not owner.is_active or owner.role not in (Role.SALES_MANAGER, Role.TENANT_ADMIN):
         raise ValidationError({"owner": _("The account manager must be an active sales manager.")})
     return owner
 

