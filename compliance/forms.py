@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from tenancy.forms import HtmlDateInput
+
 from .models import AccessAction
 
 
@@ -11,6 +13,6 @@ class AccessLogFilterForm(forms.Form):
     target_type = forms.CharField(label=_("Record type"), required=False, max_length=100)
     target_id = forms.IntegerField(label=_("Record id"), required=False, min_value=1)
     date_from = forms.DateField(label=_("From"), required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}))
+                                widget=HtmlDateInput())
     date_to = forms.DateField(label=_("To"), required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}))
+                              widget=HtmlDateInput())

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tenancy.forms import HtmlDateInput
 from tenancy.models import Membership, Role
 
 from . import regions
@@ -177,8 +178,8 @@ class MergeForm(forms.Form):
 
 
 class ContractForm(forms.Form):
-    start_date = forms.DateField(label=_("Start date"), widget=forms.DateInput(attrs={"type": "date"}))
-    end_date = forms.DateField(label=_("End date"), widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(label=_("Start date"), widget=HtmlDateInput())
+    end_date = forms.DateField(label=_("End date"), widget=HtmlDateInput())
     monthly_commitment = forms.IntegerField(label=_("Monthly volume commitment (parcels)"), min_value=0,
                                             max_value=100_000_000, initial=0)
     settlement_type = forms.ChoiceField(label=_("Settlement"), choices=SettlementType.choices,
@@ -201,11 +202,11 @@ class PriceQuoteForm(forms.Form):
     destination_province = province_field(required=True, label=_("To province"))
     weight_kg = forms.DecimalField(label=_("Weight (kg)"), min_value=0.01, max_value=99999, max_digits=8,
                                    decimal_places=2)
-    on = forms.DateField(label=_("Shipping date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(label=_("Shipping date"), required=False, widget=HtmlDateInput())
 
 
 class TerminateForm(forms.Form):
-    on = forms.DateField(label=_("Last day"), widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(label=_("Last day"), widget=HtmlDateInput())
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
 
@@ -253,7 +254,7 @@ class QualifyForm(forms.Form):
     expected_monthly_revenue = forms.DecimalField(label=_("Expected monthly revenue (CNY)"), min_value=0,
                                                   max_digits=12, decimal_places=2, required=False)
     expected_close_date = forms.DateField(label=_("Expected close date"), required=False,
-                                          widget=forms.DateInput(attrs={"type": "date"}))
+                                          widget=HtmlDateInput())
 
 
 class OpportunityForm(QualifyForm):
@@ -287,7 +288,7 @@ class ActivityForm(forms.Form):
     kind = forms.ChoiceField(label=_("Type"), choices=ActivityKind.choices)
     summary = forms.CharField(label=_("What happened"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
     next_action = forms.CharField(label=_("Next action"), max_length=200, required=False)
-    next_action_date = forms.DateField(label=_("Due"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    next_action_date = forms.DateField(label=_("Due"), required=False, widget=HtmlDateInput())
 
 
 class SalesTeamForm(forms.Form):

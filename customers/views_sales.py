@@ -34,7 +34,7 @@ from .forms import (
     WinForm,
 )
 from .models import Activity, LeadSource, LeadStatus, OpportunityStage, QuoteLine, SalesTeam
-from .services.sales import can_change
+from .services.sales import can_change, lead_validate
 
 PAGE_SIZE = 50
 
@@ -343,6 +343,20 @@ def team_edit(request, pk: int | None = None):
 
 # --- the public lead form ----------------------------------------------------------------------
 
+def _all_lead_errors(form, tenant) -> None:
+    """When the form itself is invalid (e.g. consent not ticked), still show the field checks of
+    the service, so the visitor fixes everything in one round."""
+    fields = ("company_name", "contact_name", "phone", "email", "province", "city", "industry",
+              "estimated_monthly_parcels", "message")
+    try:
+        with tenant_scope(tenant):
+            lead_validate(**{name: form.data.get(name, "") for name in fields})
+    except ValidationError as exc:
+        for name, errors in exc.message_dict.items():
+            if name in form.fields and name not in form.errors:
+                form.add_error(name, errors)
+
+
 def public_lead_form(request, tenant_code: str):
     """A company's public "ship with us" form: no login; throttled per IP; a hidden honeypot
     field catches bots. Runs in that company's tenant scope explicitly."""
@@ -353,7 +367,9 @@ def public_lead_form(request, tenant_code: str):
         if rate_exceeded("public_lead", client_ip(request) or "unknown"):
             form.is_valid()
             form.add_error(None, _("Too many requests from your network. Please try again in a few minutes."))
-        elif form.is_valid():
+        elif not form.is_valid():
+            _all_lead_errors(form, tenant)
+        else:
             data = dict(form.cleaned_data)
             honeypot = data.pop("website", "")
             data.pop("consent", None)

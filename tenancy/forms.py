@@ -22,6 +22,16 @@ def _branch_field(required: bool = False, label=BRANCH_LABEL, kinds=None) -> Bra
     return BranchChoiceField(queryset=branch_choices(kinds=kinds), required=required, label=label)
 
 
+class HtmlDateInput(forms.DateInput):
+    """<input type="date">: the browser wants ISO dates whatever the UI language (zh-hans would
+    otherwise render 2026/11/23, which the date control discards)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
 class PhoneFormField(forms.CharField):
     def clean(self, value):
         value = super().clean(value)
@@ -144,5 +154,5 @@ class TwoFactorTokenForm(forms.Form):
 class RuleSetForm(forms.Form):
     key = forms.CharField(label=_("Rule"), max_length=80, widget=forms.HiddenInput)
     value = forms.CharField(label=_("New value"), max_length=100)
-    effective_from = forms.DateField(label=_("In force from"), widget=forms.DateInput(attrs={"type": "date"}))
+    effective_from = forms.DateField(label=_("In force from"), widget=HtmlDateInput())
     note = forms.CharField(label=_("Note"), max_length=300, required=False)

@@ -109,6 +109,23 @@ class TenantScopeMiddleware:
 TWO_FACTOR_OPEN_PATHS = ("/login/", "/logout/", "/two-factor/", "/i18n/", "/static/", "/favicon.ico")
 
 
+def two_factor_step_due(request) -> str | None:
+    """The second-factor page this browser session still has to pass ("two_factor_verify" or
+    "two_factor_setup"), or None. API tokens are integration credentials and never asked."""
+    user = request.user
+    if getattr(request, "api_token", None) is not None or not user.is_authenticated or user.is_verified():
+        return None
+    from django.conf import settings
+    from django_otp import user_has_device
+
+    if user_has_device(user, confirmed=True):
+        return "two_factor_verify"
+    membership = getattr(request, "membership", None)
+    if membership is not None and membership.role in settings.CRM_TWO_FACTOR_REQUIRED_ROLES:
+        return "two_factor_setup"
+    return None
+
+
 class TwoFactorMiddleware:
     """Second factor for browser sessions (django-otp TOTP).
 
@@ -120,18 +137,10 @@ class TwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        user = request.user
-        if (getattr(request, "api_token", None) is not None or not user.is_authenticated
-                or request.path.startswith(TWO_FACTOR_OPEN_PATHS) or user.is_verified()):
+        if request.path.startswith(TWO_FACTOR_OPEN_PATHS):
             return self.get_response(request)
-        from django.conf import settings
-        from django_otp import user_has_device
-
-        if user_has_device(user, confirmed=True):
-            target = "two_factor_verify"
-        elif request.membership is not None and request.membership.role in settings.CRM_TWO_FACTOR_REQUIRED_ROLES:
-            target = "two_factor_setup"
-        else:
+        target = two_factor_step_due(request)
+        if target is None:
             return self.get_response(request)
         if request.path.startswith("/api/"):
             return _api_error(403, "two_factor_required", _("Complete the two-factor login in the browser first."))

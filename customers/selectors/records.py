@@ -195,7 +195,10 @@ def customer_360(*, pk: int) -> Customer360:
     view.activities = [dict(a, kind_label=ActivityKind(a["kind"]).label) for a in customer.activities_j or []]
     view.opportunities = [dict(o, stage_label=OpportunityStage(o["stage"]).label)
                           for o in customer.opportunities_j or []]
-    view.merges = customer.merges_j or []
+    from tenancy.masking import mask_name
+
+    view.merges = [dict(m, merged_display=m["merged_name"] if customer.is_account else mask_name(m["merged_name"]))
+                   for m in customer.merges_j or []]
     return view
 
 

@@ -204,6 +204,11 @@ def _clean_lead(data: dict) -> dict:
     return cleaned
 
 
+def lead_validate(**data) -> dict:
+    """Check a lead's fields without saving (forms show every problem in one round)."""
+    return _clean_lead(data)
+
+
 def lead_create(*, actor: User | None, source: str = LeadSource.MANUAL, auto_assign: bool = True,
                 **data) -> Lead:
     """Capture a lead. `actor` is None for the public web form. New leads are routed to the

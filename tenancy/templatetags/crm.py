@@ -52,3 +52,11 @@ def pii(context, obj, field_name: str):
     return {"obj": obj, "field": field_name, "value": value, "label": obj._meta.label_lower if obj else "",
             "can_reveal": bool(value) and user is not None and user.has_perm("tenancy.reveal_pii"),
             "dom_id": f"pii-{obj._meta.model_name}-{obj.pk}-{field_name}" if obj is not None else ""}
+
+
+@register.filter(name="mask_name")
+def mask_name_filter(value: str) -> str:
+    """A person's name as shown on screen (at least one character hidden, DOMAIN.md §6)."""
+    from tenancy.masking import mask_name
+
+    return mask_name(value)

@@ -225,3 +225,27 @@ def test_follow_up_done_from_the_workspace(cust, world):
     assert response.status_code == 200
     with tenant_scope(world.a.tenant):
         assert Activity.objects.get(pk=cust.activity.pk).next_action_done_at is not None
+
+
+def test_public_lead_form_shows_every_error_in_one_round(world):
+    response = Client().post("/p/alpha/lead/", {"company_name": "一次看全", "contact_name": "x", "phone": "12"})
+    errors = response.context["form"].errors
+    assert "consent" in errors and "phone" in errors
+
+
+def test_date_inputs_render_iso_dates_in_chinese(cust, world):
+    client = world.client_for(world.a.user("sales_manager"))
+    client.post(f"/sales/opportunities/{cust.opportunity.pk}/", {"action": "move", "stage": "quoted"})
+    page = client.get(f"/sales/opportunities/{cust.opportunity.pk}/?close=won", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert f'value="{timezone.localdate().isoformat()}"' in page.content.decode()
+
+
+def test_two_factor_pages_do_not_poll_the_notification_badge(world):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    admin = world.a.user("tenant_admin")
+    TOTPDevice.objects.filter(user=admin).delete()
+    client = world.client_for(admin, second_factor=False)
+    page = client.get("/two-factor/setup/")
+    assert page.status_code == 200 and "notifications/badge" not in page.content.decode()
+    assert "notifications/badge" in world.client_for(world.a.user("agent")).get("/").content.decode()
