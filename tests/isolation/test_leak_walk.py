@@ -240,8 +240,15 @@ def _prove_mode(mode, world):
 ALLOWED_FOR_OTHER_TENANT = {400, 404, 405}
 
 
-@pytest.mark.parametrize("walls", ["both", "rls_only", "orm_only"], indirect=True)
-@pytest.mark.parametrize("role", Role.values)
+# Every role walks with both walls up. Each wall alone is walked by the two roles that hold every
+# read and write permission between them (tenant admin, sales manager): what a wall must stop
+# depends on the data a request touches, not on which of the narrower roles sends it, and a full
+# role × mode product takes longer than the rest of the suite together.
+WALKS = [("both", role) for role in Role.values] + [
+    (mode, role) for mode in ("rls_only", "orm_only") for role in (Role.TENANT_ADMIN, Role.SALES_MANAGER)]
+
+
+@pytest.mark.parametrize(("walls", "role"), WALKS, indirect=["walls"])
 def test_leak_walk(walls, world, role):
     plant_canaries(world)
     plant_customer_objects(world)
@@ -259,6 +266,7 @@ def test_leak_walk(walls, world, role):
     user = world.a.user(role)
     failures: list[str] = []
     probes = 0
+    client = None
 
     for route in walked_routes():
         own_status = {}
@@ -266,9 +274,14 @@ def test_leak_walk(walls, world, role):
         targets = [("A", world.a), ("B", world.b)] if names_an_object else [("-", None)]
         for label, tw in targets:
             params = object_params(route, tw) if tw else {"format": "json"}
+            if params is None and label == "A":
+                continue  # an earlier probe deleted A's own object of this kind (allowed)
             path = fill(route, params)
-            for method in METHODS:
-                client = world.client_for(user)
+            # DRF's ".json" twins of API routes dispatch to the same views: read them only.
+            methods = ("get",) if "format" in route.params else METHODS
+            for method in methods:
+                if client is None or "_auth_user_id" not in client.session:
+                    client = world.client_for(user)  # a probe logged out or replaced the session
                 response = request(client, method, path, payload, route.is_api)
                 probes += 1
                 status = response.status_code
