@@ -57,8 +57,8 @@ M64 = (1 << 64) - 1
 APP_NAME = "generate_customers"
 
 # Tables in load order (children after parents) and what --reset deletes (reverse order + extras).
-TABLES = ("customers_customer", "customers_customerphone", "customers_address", "customers_contact",
-          "customers_contract", "customers_contractlane", "shipments_customerdailyvolume",
+TABLES = ("customers_customer", "customers_customernamegram", "customers_customerphone", "customers_address",
+          "customers_contact", "customers_contract", "customers_contractlane", "shipments_customerdailyvolume",
           "customers_activity")
 
 
@@ -447,8 +447,13 @@ def _customers(k0: int, k1: int) -> tuple[str, int, float, float]:
             "", "", "", "cash", id_sealed, id_bidx, email_sealed, email_bidx, WINDOWS[int(rng.random() * 100)],
             "", "", "{}", "\\N", "", "[]", "\\N", "\\N", "\\N", created, created,
         )))
+    gram_lines = [f"{plan.tenant_id}\t{line.split(chr(9), 1)[0]}\t{gram}"
+                  for line in lines for gram in line.split("\t")[5].strip("{}").split(",") if gram]
     built = time.perf_counter() - start
-    return table, len(lines), built, _copy(table, CUSTOMER_COLUMNS, lines)
+    copied = _copy(table, CUSTOMER_COLUMNS, lines)
+    # The name-search side table (customers.CustomerNameGram): one row per gram of each name.
+    copied += _copy("customers_customernamegram", ("tenant_id", "customer_id", "gram"), gram_lines)
+    return table, len(lines), built, copied
 
 
 PHONE_COLUMNS = ("id", "tenant_id", "customer_id", "phone", "phone_bidx", "label", "is_primary", "created_at")

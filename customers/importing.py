@@ -53,6 +53,7 @@ from .models import (
     Address,
     Contact,
     Customer,
+    CustomerNameGram,
     CustomerImport,
     CustomerKind,
     CustomerPhone,
@@ -280,10 +281,12 @@ def _open_xlsx(data: bytes):
         raise ImportFileError(_("The file is not a readable Excel .xlsx workbook.")) from exc
 
 
-def _iter_xlsx(data: bytes) -> Iterator[tuple[int, list[str]]]:
+def _iter_xlsx(data: bytes, dimension: dict | None = None) -> Iterator[tuple[int, list[str]]]:
     workbook = _open_xlsx(data)
     try:
         sheet = workbook.active
+        if dimension is not None:
+            dimension["max_row"] = sheet.max_row or 0
         sheet.reset_dimensions()  # the stored dimension may be wrong: read to the real end
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, [_cell_text(v) for v in row]
@@ -293,17 +296,10 @@ def _iter_xlsx(data: bytes) -> Iterator[tuple[int, list[str]]]:
         workbook.close()
 
 
-def _xlsx_dimension_rows(data: bytes) -> int:
-    workbook = _open_xlsx(data)
-    try:
-        return workbook.active.max_row or 0
-    finally:
-        workbook.close()
-
-
-def iter_rows(file_format: str, data: bytes) -> Iterator[tuple[int, list[str]]]:
-    """(line, cells) of every non-blank row, the header first; line 1 is the file's first row."""
-    rows = _iter_csv(data) if file_format == "csv" else _iter_xlsx(data)
+def iter_rows(file_format: str, data: bytes, dimension: dict | None = None) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) of every non-blank row, the header first; line 1 is the file's first row.
+    For XLSX, `dimension["max_row"]` receives the sheet's stored size once reading starts."""
+    rows = _iter_csv(data) if file_format == "csv" else _iter_xlsx(data, dimension)
     for number, cells in rows:
         if any(cells):
             yield number, cells
@@ -324,7 +320,8 @@ def inspect_file(kind: str, filename: str, data: bytes) -> FileInfo:
     if len(data) > MAX_FILE_BYTES:
         raise ImportFileError(_("The file is larger than %(mb)s MB: split it into several files.") % {
             "mb": MAX_FILE_BYTES // (1024 * 1024)})
-    rows = iter_rows(file_format, data)
+    dimension: dict = {}
+    rows = iter_rows(file_format, data, dimension)
     first = next(rows, None)
     if first is None:
         raise ImportFileError(_("The file is empty."))
@@ -334,7 +331,8 @@ def inspect_file(kind: str, filename: str, data: bytes) -> FileInfo:
     else:
         total = 1 if next(rows, None) is not None else 0  # XLSX is slow to read: estimate from its dimension
         if total:
-            total = max(_xlsx_dimension_rows(data) - 1, 1)
+            total = max(dimension.get("max_row", 0) - first[0], 1)
+        rows.close()
     if total == 0:
         raise ImportFileError(_("The file has a header row but no data rows."))
     if total > MAX_ROWS:
@@ -367,6 +365,8 @@ class CheckResult:
     error_count: int = 0
     errors: list[dict] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    account_ids: set[int] = field(default_factory=set)        # contacts: the accounts named
+    primary_account_ids: set[int] = field(default_factory=set)  # contacts: accounts getting a new primary
 
 
 _TRUE = {"1", "y", "yes", "true", "t", "x", "是", "√", "✓", "主", "主要"}
@@ -637,6 +637,9 @@ class RowChecker:
                            % {"line": first})
         if not ok:
             return None
+        self.result.account_ids.add(account.pk)
+        if is_primary:
+            self.result.primary_account_ids.add(account.pk)
         return PreparedContact(line=line, account_id=account.pk, fields=cleaned, is_primary=is_primary)
 
     # duplicates against the database
@@ -698,14 +701,16 @@ def _account_key(ref: str) -> str:
 
 def check_file(kind: str, file_format: str, data: bytes, *, progress: Callable[[int], None] | None = None,
                loader: Loader | None = None) -> CheckResult:
-    """Check every row. Without a loader this is the dry run (nothing written); with one, each
-    chunk is handed to it while no error has been found (the caller rolls back if one is found
-    later, and the remaining rows are still checked so that every error is reported)."""
+    """Check every row. Without a loader this is the dry run: every check, nothing written. With
+    one, it is the load pass after a clean dry run: rows are cleaned again and handed to the loader
+    in chunks while no error has been found (the caller rolls back if one is found later)."""
     rows = iter_rows(file_format, data)
     first = next(rows, None)
     if first is None:
         raise ImportFileError(_("The file is empty."))
-    checker = RowChecker(kind, parse_header(kind, first[1]))
+    # While loading, nothing is looked up in the tables being filled: their planner statistics do not
+    # know the new rows, so such lookups would scan more and more (the first pass checked duplicates).
+    checker = RowChecker(kind, parse_header(kind, first[1]), check_existing=loader is None)
     for prepared in checker.check(rows, progress):
         if loader is not None and not checker.result.error_count:
             loader.add(prepared)
@@ -721,14 +726,31 @@ def check_file(kind: str, file_format: str, data: bytes, *, progress: Callable[[
 class Loader:
     """Inserts checked rows in batches of LOAD_BATCH, in the caller's transaction."""
 
-    def __init__(self, kind: str, *, actor: User, expected_rows: int):
+    def __init__(self, kind: str, *, actor: User, checked: CheckResult):
         self.kind = kind
         self.actor = actor
-        self.expected_rows = expected_rows
+        self.expected_rows = checked.total_rows
         self.numbers: list[str] = []
         self.loaded = 0
         self.pending: list = []
         self.now = timezone.now()
+        self.accounts_with_contact: set[int] = set()
+        if kind == ImportKind.CONTACTS:
+            self._prepare_contacts(checked)
+
+    def _prepare_contacts(self, checked: CheckResult) -> None:
+        """Before any insert (see check_file): which accounts already have a contact, and the old
+        primary contact unset where the file names a new one (as contact_create does)."""
+        ids = sorted(checked.account_ids)
+        for start in range(0, len(ids), 5000):
+            part = ids[start:start + 5000]
+            self.accounts_with_contact |= set(Contact.objects.filter(customer_id__in=part, is_active=True)
+                                              .values_list("customer_id", flat=True).distinct())
+        primaries = sorted(checked.primary_account_ids)
+        for start in range(0, len(primaries), 5000):
+            Contact.objects.filter(customer_id__in=primaries[start:start + 5000], is_primary=True).update(
+                is_primary=False)
+        self.primary_accounts = set(primaries)
 
     def add(self, prepared: list) -> None:
         self.pending.extend(prepared)
@@ -757,6 +779,7 @@ class Loader:
             customer.search_grams = name_grams(customer.name)  # what Customer.save() does
             customers.append(customer)
         bulk_insert(Customer, customers)
+        CustomerNameGram.sync(customers)  # the name-search rows Customer.save() would write
         for row, customer in zip(batch, customers, strict=True):
             for index, phone in enumerate(row.phones):  # like customer_create: the first is primary
                 phones.append(CustomerPhone(customer=customer, phone=phone, is_primary=index == 0, label="mobile",
@@ -767,17 +790,12 @@ class Loader:
         bulk_insert(Address, addresses)
 
     def _contacts(self, batch: list[PreparedContact]) -> None:
-        account_ids = {row.account_id for row in batch}
-        new_primary = {row.account_id for row in batch if row.is_primary}
-        if new_primary:
-            Contact.objects.filter(customer_id__in=new_primary, is_primary=True).update(is_primary=False)
-        with_contacts = set(Contact.objects.filter(customer_id__in=account_ids - new_primary, is_active=True)
-                            .values_list("customer_id", flat=True).distinct())
         contacts = []
         for row in batch:
             # Like contact_create: the first contact of an account without one becomes its primary.
-            primary = row.is_primary or (row.account_id not in new_primary and row.account_id not in with_contacts)
-            with_contacts.add(row.account_id)
+            primary = row.is_primary or (row.account_id not in self.primary_accounts
+                                         and row.account_id not in self.accounts_with_contact)
+            self.accounts_with_contact.add(row.account_id)
             contacts.append(Contact(customer_id=row.account_id, is_primary=primary, created_at=self.now,
                                     **row.fields))
         bulk_insert(Contact, contacts)
@@ -984,7 +1002,7 @@ def _lock_for_user(imp: CustomerImport) -> CustomerImport:
     """The import row locked, or a ValidationError when a task holds it (the load is running)."""
     try:
         with transaction.atomic():
-            return CustomerImport.objects.select_for_update(nowait=True).get(pk=imp.pk)
+            return CustomerImport.objects.select_for_update(nowait=True).defer("payload").get(pk=imp.pk)
     except DatabaseError as exc:
         raise ValidationError(_("The import is running; wait until it has finished.")) from exc
 
@@ -998,6 +1016,7 @@ def import_confirm(*, actor: User, imp: CustomerImport) -> CustomerImport:
             raise ValidationError(_("Only a checked file without errors can be imported."))
         CustomerImport.objects.filter(pk=locked.pk).update(status=ImportStatus.IMPORTING, processed_rows=0)
         _enqueue("customer_import_run", locked.pk)
+    _hint(locked.pk, stage="", processed=0, total=locked.total_rows)  # not the dry run's 100 %
     locked.refresh_from_db()
     return locked
 
@@ -1024,10 +1043,11 @@ class _NothingImported(Exception):
 
 
 def import_run(*, import_id: int) -> CustomerImport | None:
-    """The load (task): every row is checked again (data may have changed since the dry run) and
-    inserted in the same pass, in one savepoint that is rolled back if any row fails — all rows or
-    none. Idempotent: the import row is locked and only an import in state "importing" is loaded,
-    so a second run (a redelivered message, the sweep) finds it done and does nothing."""
+    """The load (task), in the task's one transaction: every row is checked again as in the dry run
+    (data may have changed since), then loaded in bulk in a savepoint that is rolled back if
+    anything fails — all rows or none. Idempotent: the import row is locked and only an import in
+    state "importing" is loaded, so a second run (a redelivered message, the sweep) finds it done
+    and does nothing."""
     with transaction.atomic():
         imp = CustomerImport.objects.select_for_update().select_related("created_by").filter(pk=import_id).first()
         if imp is None or imp.status != ImportStatus.IMPORTING:
@@ -1036,23 +1056,31 @@ def import_run(*, import_id: int) -> CustomerImport | None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_LOCK_CLASS, current_tenant_id()])
         total_hint = imp.total_rows
 
-        def progress(done: int) -> None:
-            _hint(import_id, stage="importing", processed=done, total=max(total_hint, done))
+        def checking(done: int) -> None:
+            _hint(import_id, stage="checking", processed=done, total=max(total_hint, done))
 
-        loader = Loader(imp.kind, actor=imp.created_by, expected_rows=imp.total_rows)
-        progress(0)
+        def saving(done: int) -> None:
+            _hint(import_id, stage="saving", processed=done, total=max(total_hint, done))
+
+        data = _payload_bytes(imp)
+        checking(0)
         with translation.override(_language_of(imp)):
             try:
+                result = check_file(imp.kind, imp.file_format, data, progress=checking)
+                if result.error_count:
+                    return _finish(imp, ImportStatus.FAILED, total_rows=result.total_rows, processed_rows=0,
+                                   error_count=result.error_count, errors=result.errors,
+                                   message=_("The data changed since the check: nothing was imported."))
+                total_hint = result.total_rows
                 with transaction.atomic():
-                    result = check_file(imp.kind, imp.file_format, _payload_bytes(imp), progress=progress,
-                                        loader=loader)
-                    if result.error_count or loader.loaded != result.total_rows:
-                        raise _NothingImported(result)
+                    loader = Loader(imp.kind, actor=imp.created_by, checked=result)
+                    second = check_file(imp.kind, imp.file_format, data, progress=saving, loader=loader)
+                    if second.error_count or loader.loaded != result.total_rows:
+                        raise _NothingImported(second)
             except _NothingImported as stop:
-                result = stop.result
-                return _finish(imp, ImportStatus.FAILED, total_rows=result.total_rows, processed_rows=0,
-                               error_count=result.error_count, errors=result.errors,
-                               message=_("The data changed since the check: nothing was imported."))
+                return _finish(imp, ImportStatus.FAILED, processed_rows=0, error_count=stop.result.error_count,
+                               errors=stop.result.errors,
+                               message=_("A row failed while saving; everything was rolled back."))
             except ImportFileError as exc:
                 message = exc.message_dict["file"][0]
                 return _finish(imp, ImportStatus.FAILED, message=message[:300], error_count=1, processed_rows=0,

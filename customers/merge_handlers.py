@@ -14,6 +14,9 @@ MERGE_HANDLERS: dict[tuple[str, str], Callable] = {}
 # (model label, field) references that a merge must leave alone (audit trail).
 MERGE_SKIP: set[tuple[str, str]] = {
     ("customers.mergerecord", "survivor"), ("customers.mergerecord", "merged"),
+    # The merged record keeps its name's search grams: a lookup by the old name finds it and
+    # leads to the survivor.
+    ("customers.customernamegram", "customer"),
 }
 
 

@@ -33,6 +33,8 @@ def mask_name(value: str | None, mode: str = "screen") -> str:
 
 
 def _national_digits(value: str) -> tuple[str, str]:
+    if value.startswith("+86") and len(value) == 14 and value[3:].isdigit():
+        return "+86", value[3:]  # stored mainland mobiles (E.164): no parse needed on every list row
     try:
         parsed = phonenumbers.parse(value, "CN")
         return f"+{parsed.country_code}", str(parsed.national_number)

@@ -9,6 +9,7 @@ from .records import (
     CreditRating,
     Customer,
     CustomerKind,
+    CustomerNameGram,
     CustomerPhone,
     CustomerStatus,
     CustomerTag,
@@ -38,7 +39,8 @@ from .sales import (
 
 __all__ = [
     "Activity", "ActivityKind", "Address", "Contact", "Contract", "ContractLane", "ContractStatus", "CreditRating",
-    "Customer", "CustomerImport", "CustomerKind", "CustomerPhone", "CustomerStatus", "CustomerTag", "LanePrice",
+    "Customer", "CustomerImport", "CustomerKind", "CustomerNameGram",
+    "CustomerPhone", "CustomerStatus", "CustomerTag", "LanePrice",
     "DeliveryWindow", "DuplicateCandidate", "DuplicateReason", "DuplicateStatus", "ImportKind", "ImportStatus",
     "Industry", "Lead", "LostReason", "LeadSource", "LeadStatus", "MergeRecord", "Opportunity", "OpportunityStage",
     "QuoteLine", "SalesTeam", "SalesTeamMember", "SettlementType", "SourceChannel", "Tag",

@@ -254,7 +254,7 @@ class Activity(TenantScopedModel):
                          condition=Q(next_action_date__isnull=False, next_action_done_at__isnull=True)),
             models.Index(fields=["tenant", "lead"], name="activity_lead"),
             models.Index(fields=["tenant", "opportunity"], name="activity_opportunity"),
-            models.Index(fields=["tenant", "customer", "-occurred_at"], name="activity_customer"),
+            models.Index(fields=["tenant", "customer", "-occurred_at", "-id"], name="activity_customer"),
         ]
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ from ..models import (
     Contract,
     Customer,
     CustomerKind,
+    CustomerNameGram,
     CustomerPhone,
     CustomerStatus,
     CustomerTag,
@@ -60,7 +61,8 @@ def customer_list(*, search: str = "", kind: str = "", status: str = "", segment
             grams = query_grams(search)
             if not grams:
                 return qs.none()
-            qs = qs.filter(search_grams__contains=grams)
+            for gram in grams:
+                qs = qs.filter(pk__in=CustomerNameGram.objects.filter(gram=gram).values("customer_id"))
             if normalize_for_search(search) == search.lower():
                 qs = qs.filter(name__icontains=search)
     if kind:
