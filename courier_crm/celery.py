@@ -37,6 +37,12 @@ app.conf.beat_schedule = {
     },
     # Follow-up and first-contact reminders; hourly in working hours, so a new overdue item or a
     # lead waiting too long surfaces the same morning (notifications are unique per key).
+    # Imports whose task message was lost are queued again; checked files nobody confirmed
+    # within 7 days are wiped (they hold personal data).
+    "customers-import-sweep": {
+        "task": "customers.import_tasks.platform_customer_import_sweep",
+        "schedule": crontab(minute="*/10"),
+    },
     "customers-sales-reminders": {
         "task": "customers.tasks.platform_sales_reminders_sweep",
         "schedule": crontab(hour="8-20", minute=5),

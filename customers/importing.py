@@ -44,7 +44,7 @@ from django.utils.translation import gettext_lazy
 from redis.exceptions import RedisError
 
 from tenancy import crypto
-from tenancy.fields import allocate_ids
+from tenancy.fields import EncryptedTextField, allocate_ids
 from tenancy.models import Membership, User
 from tenancy.scoping import CrossTenantReference, current_tenant_id
 from tenancy.services import require_perm
@@ -779,7 +779,9 @@ class Loader:
             customer.search_grams = name_grams(customer.name)  # what Customer.save() does
             customers.append(customer)
         bulk_insert(Customer, customers)
-        CustomerNameGram.sync(customers)  # the name-search rows Customer.save() would write
+        # The name-search rows Customer.save() writes (CustomerNameGram.sync; new rows have none to delete).
+        pairs = [(c.pk, gram) for c in customers for gram in c.search_grams]
+        bulk_insert_columns(CustomerNameGram, {"customer_id": [p[0] for p in pairs], "gram": [p[1] for p in pairs]})
         for row, customer in zip(batch, customers, strict=True):
             for index, phone in enumerate(row.phones):  # like customer_create: the first is primary
                 phones.append(CustomerPhone(customer=customer, phone=phone, is_primary=index == 0, label="mobile",
@@ -818,8 +820,9 @@ def bulk_insert(model, objs: list) -> None:
     """Insert `objs` with ONE short statement: INSERT … SELECT … FROM unnest(one array per column).
 
     Same effect as `model.objects.bulk_create(objs)` for a TenantScopedModel (tenant from the scope,
-    ids reserved first so sealed values can name their row, every field's pre_save — sealing,
-    blind indexes, auto_now — applied), but about ten times faster for thousands of rows: Django's
+    ids reserved first where sealed values name their row — otherwise the database numbers the rows
+    and the objects keep pk None —, every field's pre_save — sealing, blind indexes, auto_now —
+    applied), but about ten times faster for thousands of rows: Django's
     bulk INSERT carries one placeholder per value, which the driver rewrites client-side.
     Constraints, foreign keys and row-level security apply as to any INSERT; varchar lengths are
     checked by the assignment cast."""
@@ -832,15 +835,48 @@ def bulk_insert(model, objs: list) -> None:
         elif obj.tenant_id != tenant_id:
             raise CrossTenantReference(f"{obj!r} belongs to another tenant than the scope")
     missing = [obj for obj in objs if obj.pk is None]
-    for obj, new_id in zip(missing, allocate_ids(model, len(missing)), strict=True):
-        obj.pk = new_id
-    quote = connection.ops.quote_name
-    columns, arrays, selects, params = [], [], [], []
-    for index, fld in enumerate(model._meta.concrete_fields):
+    fields = list(model._meta.concrete_fields)
+    if len(missing) == len(objs) and not any(isinstance(f, EncryptedTextField) for f in fields):
+        fields.remove(model._meta.pk)  # nothing sealed names its row: the database numbers the rows
+    else:
+        for obj, new_id in zip(missing, allocate_ids(model, len(missing)), strict=True):
+            obj.pk = new_id
+    raw_columns = {}
+    for fld in fields:
         raw = [fld.pre_save(obj, True) for obj in objs]
         if any(hasattr(value, "resolve_expression") for value in raw):  # a database default / expression
             model.objects.bulk_create(objs)
             return
+        raw_columns[fld] = raw
+    _insert_arrays(model, raw_columns)
+
+
+def bulk_insert_columns(model, values: dict[str, list]) -> None:
+    """Insert rows given column-wise ({field name: values}) without building model instances, for
+    simple rows in large numbers (name grams). Other fields take their default; the database
+    numbers the rows. Only for models without sealed fields."""
+    fields = [f for f in model._meta.concrete_fields if f is not model._meta.pk]
+    if any(isinstance(f, EncryptedTextField) for f in fields):
+        raise TypeError(f"{model.__name__} has sealed fields: use bulk_insert()")
+    count = len(next(iter(values.values()), []))
+    if not count:
+        return
+    raw_columns = {}
+    for fld in fields:
+        if fld.name in values or fld.attname in values:
+            raw_columns[fld] = values.get(fld.name, values.get(fld.attname))
+        elif fld.name == "tenant":
+            raw_columns[fld] = [current_tenant_id()] * count
+        else:
+            raw_columns[fld] = [fld.get_default()] * count
+    _insert_arrays(model, raw_columns)
+
+
+def _insert_arrays(model, raw_columns: dict) -> None:
+    """INSERT INTO table (columns) SELECT … FROM unnest(one array parameter per column)."""
+    quote = connection.ops.quote_name
+    columns, arrays, selects, params = [], [], [], []
+    for index, (fld, raw) in enumerate(raw_columns.items()):
         db_type = fld.db_type(connection)
         alias = f"c{index}"
         if isinstance(fld, ArrayField):

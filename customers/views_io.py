@@ -32,7 +32,7 @@ EXPORT_PERM = "customers.export_customers"
 class ImportUploadForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("The file contains"), choices=ImportKind.choices)
     file = forms.FileField(
-        label=gettext_lazy("File"),
+        label=gettext_lazy("File"), widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
         help_text=gettext_lazy("CSV (UTF-8 or GB18030) or Excel .xlsx, at most 10 MB and 200,000 rows. The first "
                                "row names the columns, in English or Chinese: see the sample files."))
 

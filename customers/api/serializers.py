@@ -663,7 +663,13 @@ class ActivityInputSerializer(serializers.Serializer):
     summary = serializers.CharField(max_length=5000)
     next_action = serializers.CharField(max_length=200, allow_blank=True, default="")
     next_action_date = serializers.DateField(required=False, allow_null=True)
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True, help_text=_("From 1970 on"))
+
+    def validate_occurred_at(self, value):
+        # Before 1901 the local zone has a seconds offset (LMT +08:05:43) that is no RFC 3339 date-time.
+        if value is not None and value.year < 1970:
+            raise serializers.ValidationError(_("Enter a date-time from 1970 on."))
+        return value
 
 
 class SalesTeamSerializer(serializers.Serializer):

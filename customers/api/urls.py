@@ -6,6 +6,8 @@ from . import views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False  # the API root is tenancy's router's; this one only adds routes
+# No `.json` twins of every route: JSON is the only format (and `?format=` still works).
+router.include_format_suffixes = False
 router.register("customers", views.CustomerViewSet, basename="customer")
 router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("addresses", views.AddressViewSet, basename="address")

@@ -357,9 +357,9 @@ class DuplicateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Custome
     ordering_fields = ["id", "score"]
 
     def scoped_queryset(self):
-        if self.detail:
+        if self.detail and self.action != "dismiss":
             return DuplicateCandidate.objects.select_related("customer_a", "customer_b")
-        return selectors.duplicate_queue()
+        return selectors.duplicate_queue()  # open pairs only: a resolved one cannot be dismissed (as on the page)
 
     @extend_schema(request=None, responses=s.DuplicateSerializer)
     @action(detail=True, methods=["post"])

@@ -399,6 +399,45 @@ def test_sample_files_import_as_they_are(world, kind, file_format, settings):
     assert imp.status == ImportStatus.DONE and imp.created_count == 1
 
 
+def test_bulk_insert_writes_what_bulk_create_writes(world):
+    """The loader's fast INSERT … FROM unnest(…) against Django's bulk_create, column by column."""
+    from django.db import DataError, connection, transaction
+    from django.utils import timezone
+
+    from customers.search import name_grams
+
+    created = timezone.now()
+
+    def build(number, **extra):
+        customer = Customer(kind="person", number=number, name="王 小明", province="浙江省", city="杭州市",
+                            created_at=created,
+                            owner=world.a.members["sales_manager"], notes='引号 " 和 \\ 反斜杠', **extra)
+        customer.search_grams = name_grams(customer.name)
+        customer.email, customer.id_number = "w@example.com", "11010519491231002X"
+        return customer
+
+    with tenant_scope(world.a.tenant):
+        fast, slow = build("C90000001"), build("C90000002")
+        importing.bulk_insert(Customer, [fast])
+        Customer.objects.bulk_create([slow])
+        columns = [f.column for f in Customer._meta.concrete_fields
+                   if f.column not in ("id", "number", "updated_at", "id_number", "email")]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(columns)} FROM customers_customer WHERE id IN (%s, %s) ORDER BY number",
+                           [fast.pk, slow.pk])
+            first, second = cursor.fetchall()
+        assert first == second
+        again = Customer.objects.get(pk=fast.pk)
+        assert again.email == "w@example.com" and again.id_number == "11010519491231002X"
+        assert again.search_grams == name_grams("王 小明") and again.segments == [] and again.churn_reasons == []
+        assert again.notes == '引号 " 和 \\ 反斜杠' and again.updated_at is not None
+        phone = CustomerPhone(customer=again, phone="13800138000")
+        importing.bulk_insert(CustomerPhone, [phone])
+        assert CustomerPhone.objects.get(phone_bidx=blind_index_for("phone", "13800138000")).pk == phone.pk
+        with pytest.raises(DataError), transaction.atomic():  # lengths are checked, not truncated
+            importing.bulk_insert(Customer, [Customer(kind="person", number="C90000003", name="长" * 201)])
+
+
 # --- import: HTML ---------------------------------------------------------------------------------
 
 def test_html_upload_check_confirm_and_done(world, django_capture_on_commit_callbacks):
