@@ -13,7 +13,7 @@ SALES_LOGINS = {"李建国": "shunda_sales", "王芳": "shunda_sales2"}  # displ
 TEAM = "E2E 上海专组"
 COMPANY = "沪上优选电商有限公司"
 CONTACT = "钱多多"
-PHONE, MASKED, FULL = "139 5555 1234", "139****1234", "+8613955551234"
+PHONE, MASKED = "139 5555 1234", "139****1234"
 OPPORTUNITY = "沪上优选 月结协议"
 NEXT_ACTION = "寄送报价单并电话确认"
 
