@@ -442,6 +442,10 @@ def test_nested_writes_on_a_customer(cx, world):
     assert "next_action_date" in errors(api.post(f"{base}/activities/", {"kind": "call", "summary": "x",
                                                                          "next_action_date": "2026-02-30"}))
     assert "kind" in errors(api.post(f"{base}/activities/", {"kind": "fax", "summary": "x"}))
+    assert "occurred_at" in errors(api.post(f"{base}/activities/", {"kind": "call", "summary": "x",
+                                                                    "occurred_at": "0438-07-01T05:43:05Z"}))
+    assert "occurred_at" in errors(api.post(f"{base}/activities/", {"kind": "call", "summary": "x",
+                                                                    "occurred_at": "2999-01-01T00:00:00Z"}))
     assert [a["summary"] for a in results(api.get(f"{base}/activities/"))] == ["确认月结"]
     with cx.scope():
         assert account.phones.count() == 2 and account.addresses.count() == 1 and account.contacts.count() == 1
@@ -663,6 +667,8 @@ def test_duplicate_queue_and_dismiss(cx, world):
     assert response.status_code == 200 and response.json()["status"] == "dismissed"
     assert results(api.get("/api/v1/duplicates/")) == []
     assert len(results(api.get("/api/v1/duplicates/", {"status": "dismissed"}))) == 1
+    assert api.get(f"/api/v1/duplicates/{row['id']}/").json()["status"] == "dismissed"
+    assert api.post(f"/api/v1/duplicates/{row['id']}/dismiss/").status_code == 404  # no longer in the queue
 
 
 def test_merge_preview_changes_nothing(cx, world):
