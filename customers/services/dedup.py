@@ -139,6 +139,8 @@ def customer_merge(*, actor: User, survivor: Customer, merged: Customer, reason:
 
 def duplicate_dismiss(*, actor: User, candidate: DuplicateCandidate) -> DuplicateCandidate:
     require_perm(actor, "customers.merge_customer")
+    if candidate.status != DuplicateStatus.OPEN:
+        raise ValidationError(_("This pair was already resolved."))
     candidate.status = DuplicateStatus.DISMISSED
     candidate.resolved_by = actor
     candidate.resolved_at = timezone.now()

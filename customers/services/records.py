@@ -215,9 +215,16 @@ def customer_update(*, actor: User, customer: Customer, **changes) -> Customer:
     return locked
 
 
+def require_live(customer: Customer) -> None:
+    """A merged record is kept only as an audit trail: nothing is added to it any more."""
+    if customer.status == CustomerStatus.MERGED:
+        raise ValidationError(_("This record was merged into another one and can no longer be changed."))
+
+
 def customer_phone_add(*, actor: User, customer: Customer, phone: str, label: str = "mobile",
                        primary: bool = False) -> CustomerPhone:
     require_perm(actor, "customers.change_customer")
+    require_live(customer)
     value = _clean_personal("phone", phone, "phone")
     if value is None:
         raise ValidationError({"phone": _("Enter a phone number.")})
@@ -250,6 +257,7 @@ def customer_phone_remove(*, actor: User, phone: CustomerPhone) -> None:
 def address_add(*, actor: User, customer: Customer, province: str, city: str, street: str, district: str = "",
                 label: str = "", postal_code: str = "", is_default: bool = False) -> Address:
     require_perm(actor, "customers.change_customer")
+    require_live(customer)
     province, city = clean_region(province, city, required=True)
     errors = {}
     street_value = _clean_personal("address", street, "street")
@@ -297,6 +305,7 @@ def _contact_fields(name, title, phone, email, notes) -> dict:
 def contact_create(*, actor: User, customer: Customer, name: str, title: str = "", phone: str = "",
                    email: str = "", notes: str = "", is_primary: bool = False) -> Contact:
     require_perm(actor, "customers.change_customer")
+    require_live(customer)
     if customer.kind != CustomerKind.ACCOUNT:
         raise ValidationError({"customer": _("Contacts belong to B-end accounts.")})
     cleaned = _contact_fields(name, title, phone, email, notes)
@@ -342,6 +351,7 @@ def tag_create(*, actor: User, name: str, color: str = "secondary", description:
 
 def customer_tag_add(*, actor: User, customer: Customer, tag: Tag) -> CustomerTag:
     require_perm(actor, "customers.change_customer")
+    require_live(customer)
     obj, _created = CustomerTag.objects.get_or_create(customer=customer, tag=tag, defaults={"added_by": actor})
     return obj
 

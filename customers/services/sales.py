@@ -518,6 +518,9 @@ def activity_log(*, actor: User, kind: str, summary: str, lead: Lead | None = No
             require_change(actor, subject)
     if customer is not None and lead is None and opportunity is None:
         require_perm(actor, "customers.change_customer")
+        from .records import require_live
+
+        require_live(customer)
     owner = actor_membership(actor)
     with transaction.atomic():
         open_same = Activity.objects.filter(owner=owner, next_action_date__isnull=False,

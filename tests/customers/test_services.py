@@ -325,3 +325,19 @@ def test_number_sequences_are_per_tenant(world):
         with admin_scope(tw):
             c = services.customer_create(actor=tw.user("tenant_admin"), kind=CustomerKind.PERSON, name="甲")
             assert c.number == "C00000001"
+
+
+def test_nothing_is_added_to_a_merged_record(cust, world):
+    admin = world.a.user("tenant_admin")
+    with admin_scope(world.a):
+        services.customer_merge(actor=admin, survivor=cust.person, merged=cust.twin)
+        twin = Customer.objects.get(pk=cust.twin.pk)
+        for add in (lambda: services.customer_phone_add(actor=admin, customer=twin, phone="13811112222"),
+                    lambda: services.address_add(actor=admin, customer=twin, province="浙江", city="杭州",
+                                                 street="x路1号"),
+                    lambda: services.customer_tag_add(actor=admin, customer=twin, tag=cust.tag),
+                    lambda: services.activity_log(actor=admin, kind="call", summary="x", customer=twin)):
+            with pytest.raises(ValidationError):
+                add()
+        with pytest.raises(ValidationError):
+            services.duplicate_dismiss(actor=admin, candidate=DuplicateCandidate.objects.get(pk=cust.duplicate.pk))
