@@ -30,13 +30,22 @@ def fuzz_target():
 @pytest.mark.parametrize("role", list(ROLE_LOGINS))
 def test_api_conforms_to_its_schema(fuzz_target, role, tmp_path):
     url, tokens = fuzz_target
-    result = subprocess.run(
-        [sys.executable, "-m", "schemathesis.cli", "run", f"{url}/api/schema/",
-         "--header", f"Authorization: Token {tokens[role]}", "--checks", CHECKS,
-         "--max-examples", "12", "--max-time", "35", "--seed", "20261123", "--workers", "2",
-         "--request-timeout", "10", "--suppress-health-check", "all", "--warnings", "off",
-         "--report-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=240)
-    output = result.stdout + result.stderr
+
+    def fuzz():
+        result = subprocess.run(
+            [sys.executable, "-m", "schemathesis.cli", "run", f"{url}/api/schema/",
+             "--header", f"Authorization: Token {tokens[role]}", "--checks", CHECKS,
+             "--max-examples", "12", "--max-time", "35", "--seed", "20261123", "--workers", "2",
+             "--request-timeout", "10", "--suppress-health-check", "all", "--warnings", "off",
+             "--report-dir", str(tmp_path)],
+            capture_output=True, text=True, timeout=240)
+        return result, result.stdout + result.stderr
+
+    result, output = fuzz()
+    if result.returncode != 0 and "Runtime Error" in output and "FAILURES" not in output:
+        # schemathesis itself crashed while generating data (seen once: CPython's "AST constructor
+        # recursion depth mismatch"), no request failed: run it once more. Real failures of our
+        # API are listed under FAILURES and are never retried.
+        result, output = fuzz()
     assert result.returncode == 0, output[-6000:]
     assert "passed" in output.lower() or "ok" in output.lower()
