@@ -13,7 +13,7 @@ from django.utils import timezone
 from tenancy.models import Membership, Role
 
 from . import services
-from .models import CustomerKind, LeadSource, LeadStatus, Tag
+from .models import CustomerKind, LeadSource, LeadStatus
 from .validators import CREDIT_CODE_ALPHABET, credit_code_check_char
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -39,7 +39,7 @@ def seed_customers(*, tenant, admin, provinces: list[tuple[str, str]], phone_pre
     rng = random.Random(tenant.code)  # noqa: S311 — reproducible demo data, not a secret
     today = timezone.localdate()
     sales = list(Membership.objects.filter(role=Role.SALES_MANAGER).select_related("user").order_by("id"))
-    team = services.sales_team_create(actor=admin, name="大客户销售一组", provinces=[p for p, _c in provinces],
+    services.sales_team_create(actor=admin, name="大客户销售一组", provinces=[p for p, _c in provinces],
                                       members=sales, leader=sales[0])
     services.sales_team_create(actor=admin, name="全国综合组", priority=200, members=sales[:1])
     tags = {name: services.tag_create(actor=admin, name=name, color=color, description=desc)
@@ -96,10 +96,9 @@ def seed_customers(*, tenant, admin, provinces: list[tuple[str, str]], phone_pre
                              source_channel="wechat")
 
     _seed_volume(rng, accounts, persons, today)
-    _seed_sales(rng, admin, sales, team, provinces, today, phone, tenant.pk)
+    _seed_sales(rng, admin, sales, provinces, today, phone, tenant.pk)
     services.duplicates_scan()
     services.segments_recompute()
-    assert Tag.objects.exists()
 
 
 def _seed_volume(rng, accounts, persons, today) -> None:
@@ -121,7 +120,7 @@ def _seed_volume(rng, accounts, persons, today) -> None:
     daily_volume_add(rows)
 
 
-def _seed_sales(rng, admin, sales, team, provinces, today, phone, tenant_id) -> None:
+def _seed_sales(rng, admin, sales, provinces, today, phone, tenant_id) -> None:
     owner_user = sales[0].user
     leads = []
     for i, (company, contact, industry, volume) in enumerate([
@@ -169,4 +168,3 @@ def _seed_sales(rng, admin, sales, team, provinces, today, phone, tenant_id) -> 
         if lead.status != LeadStatus.DISQUALIFIED:
             with tenant_scope(tenant_id, user=actor):
                 services.lead_disqualify(actor=actor, lead=lead, reason="发货量太小，不适合月结")
-    assert team

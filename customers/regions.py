@@ -404,6 +404,11 @@ def city_choices(province: str) -> list[tuple[str, str]]:
     return own + [(city.name, city.name) for city in CITIES[found.name]]
 
 
+def city_names(province: str) -> list[str]:
+    """The names offered while typing a city of `province` (the form's datalist)."""
+    return [name for name, _label in city_choices(province)] if province else []
+
+
 def province_label(name: str, language: str) -> str:
     """The province's English name when ``language`` is English, otherwise its Chinese full name."""
     found = _find_province(name) if name else None

@@ -38,10 +38,6 @@ from .selectors.records import with_list_extras
 PAGE_SIZE = 50
 
 
-def _city_options(province: str) -> list[str]:
-    return [name for name, _label in regions.city_choices(province)] if province else []
-
-
 # --- list and lookup ---------------------------------------------------------------------------
 
 @perm_required("customers.view_customer")
@@ -90,7 +86,7 @@ def customer_create(request):
             return redirect("customers:detail", customer.pk)
     return render(request, "customers/customer_form.html", {
         "form": form, "kind": kind, "duplicates": with_list_extras(duplicates),
-        "city_options": _city_options(form["province"].value() or ""),
+        "city_options": regions.city_names(form["province"].value() or ""),
         "title": _("New B-end account") if kind == CustomerKind.ACCOUNT else _("New C-end person"),
     })
 
@@ -140,7 +136,7 @@ def customer_edit(request, pk: int):
             return redirect("customers:detail", customer.pk)
     return render(request, "customers/customer_form.html", {
         "form": form, "kind": customer.kind, "customer": customer, "editing": True,
-        "city_options": _city_options(form["province"].value() or ""),
+        "city_options": regions.city_names(form["province"].value() or ""),
         "title": _("Edit %(name)s") % {"name": customer.display_name},
     })
 
@@ -195,7 +191,7 @@ def _post_form_on_customer(request, pk, form_class, call, success):
             return redirect("customers:detail", customer.pk)
     return render(request, "customers/customer_subform.html", {
         "customer": customer, "form": form, "action": request.path,
-        "city_options": _city_options(form["province"].value() or "") if "province" in form.fields else [],
+        "city_options": regions.city_names(form["province"].value() or "") if "province" in form.fields else [],
     }, status=400)
 
 

@@ -39,10 +39,6 @@ from .services.sales import can_change, lead_validate
 PAGE_SIZE = 50
 
 
-def _city_options(province: str) -> list[str]:
-    return [name for name, _label in regions.city_choices(province)] if province else []
-
-
 # --- workspace ---------------------------------------------------------------------------------
 
 @perm_required("customers.view_lead")
@@ -105,7 +101,7 @@ def lead_create(request):
                 return redirect("customers:lead_detail", lead.pk)
             return redirect("customers:leads")
     return render(request, "customers/lead_form.html", {
-        "form": form, "city_options": _city_options(form["province"].value() or "")})
+        "form": form, "city_options": regions.city_names(form["province"].value() or "")})
 
 
 @perm_required("customers.view_lead")
@@ -247,7 +243,6 @@ def opportunity_detail(request, pk: int):
         "opp": opportunity, "editable": editable, "forms": forms, "close": request.GET.get("close", ""),
         "activities": selectors.activity_list(opportunity=opportunity)[:50],
         "stages": [s for s in OpportunityStage.choices if s[0] not in ("won", "lost")],
-        "city_options": [],
     }, status=status)
 
 
@@ -385,7 +380,7 @@ def public_lead_form(request, tenant_code: str):
                     done = True
     return render(request, "customers/public_lead_form.html", {
         "tenant": tenant, "form": form, "done": done,
-        "city_options": _city_options(form["province"].value() or "") if not done else [],
+        "city_options": regions.city_names(form["province"].value() or "") if not done else [],
     }, status=400 if request.method == "POST" and not done else 200)
 
 

@@ -8,7 +8,7 @@ selector called without filters)."""
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
@@ -70,8 +70,8 @@ def _canonical_city(province: str, value: str) -> str:
 class SelectorFilterSet(filters.FilterSet):
     """A FilterSet whose filtering is done by one selector call with all cleaned values."""
 
-    def selector_queryset(self, data: dict):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def selector_queryset(self, data: dict):
+        raise ImproperlyConfigured(f"{type(self).__name__} must define selector_queryset() with a selector")
 
     def filter_queryset(self, queryset):
         return self.selector_queryset(self.form.cleaned_data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
@@ -136,7 +136,3 @@ def sales_team_list() -> QuerySet[SalesTeam]:
             .annotate(open_leads=Count("leads", filter=~Q(leads__status__in=["qualified", "disqualified"])))
             .order_by("priority", "id"))
 
-
-def pipeline_totals(*, actor: User) -> dict:
-    qs = opportunity_list(actor=actor, open_only=True)
-    return qs.aggregate(count=Count("id"), revenue=Sum("expected_monthly_revenue"))

@@ -384,11 +384,6 @@ def opportunity_create(*, actor: User, customer, name: str, expected_monthly_par
     return opportunity
 
 
-def _locked_open(opportunity: Opportunity) -> Opportunity:
-    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
-    return opportunity
-
-
 def opportunity_move(*, actor: User, opportunity: Opportunity, stage: str) -> Opportunity:
     """Move an open deal between qualified, quoted and negotiating (and reopen a lost one).
     Won and lost need their own forms (contract terms, reason)."""
@@ -398,7 +393,7 @@ def opportunity_move(*, actor: User, opportunity: Opportunity, stage: str) -> Op
     if stage in (OpportunityStage.WON, OpportunityStage.LOST):
         raise ValidationError({"stage": _("Winning needs the contract terms and losing needs a reason.")})
     with transaction.atomic():
-        opportunity = _locked_open(opportunity)
+        opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
         if stage == opportunity.stage:
             return opportunity
         if stage not in STAGE_TRANSITIONS[OpportunityStage(opportunity.stage)]:
@@ -420,7 +415,7 @@ def opportunity_lose(*, actor: User, opportunity: Opportunity, reason: str, note
     if reason not in LostReason.values:
         raise ValidationError({"reason": _("Choose why the deal was lost.")})
     with transaction.atomic():
-        opportunity = _locked_open(opportunity)
+        opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
         if opportunity.stage not in OPEN_STAGES:
             raise ValidationError(_("This deal is already closed."))
         opportunity.stage = OpportunityStage.LOST
@@ -438,7 +433,7 @@ def opportunity_win(*, actor: User, opportunity: Opportunity, start_date: dt.dat
     require_change(actor, opportunity)
     require_perm(actor, "customers.add_contract")
     with transaction.atomic():
-        opportunity = _locked_open(opportunity)
+        opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
         if opportunity.stage not in (OpportunityStage.QUOTED, OpportunityStage.NEGOTIATING):
             raise ValidationError(_("Only a quoted or negotiating deal can be won."))
         lines = list(opportunity.quote_lines.all())
