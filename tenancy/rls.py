@@ -62,7 +62,9 @@ def _sync_same_tenant_keys(cursor, model) -> None:
     """(tenant_id, fk) REFERENCES target (tenant_id, id): the database itself refuses a row
     that points at another tenant's row, even when written by raw SQL."""
     table = model._meta.db_table
-    cursor.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {_q(table + '_tenant_pk')} ON {_q(table)} (tenant_id, id)")
+    if not getattr(model, "partitioned", False):
+        # (A partitioned table's unique indexes must hold its partition key; nothing points at one.)
+        cursor.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {_q(table + '_tenant_pk')} ON {_q(table)} (tenant_id, id)")
     for field in tenant_foreign_keys(model):
         target = field.related_model._meta.db_table
         cursor.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {_q(target + '_tenant_pk')} "
@@ -78,6 +80,26 @@ def _sync_same_tenant_keys(cursor, model) -> None:
         )
 
 
+def _partitions(cursor, model) -> list[str]:
+    if not getattr(model, "partitioned", False):
+        return []
+    cursor.execute("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = %s::regclass",
+                   [model._meta.db_table])
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _secure_partition(cursor, partition: str, model, app_role: str | None) -> None:
+    """A partition is a table of its own: reached directly it would skip the parent's policy, so
+    it gets the same policy, and the application role no direct rights beyond reading."""
+    table = _q(partition)
+    cursor.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    cursor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    cursor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
+    cursor.execute(f"CREATE POLICY {POLICY} ON {table} USING ({TENANT_EXPR}) WITH CHECK ({TENANT_EXPR})")
+    if app_role:
+        cursor.execute(f"REVOKE ALL ON {table} FROM {_q(app_role)}")
+
+
 def sync_database_wall(app_role: str | None = None) -> list[str]:
     """Apply RLS, grants and append-only triggers. Returns the tables it covered."""
     app_role = app_role or settings.DATABASE_APP_ROLE
@@ -91,6 +113,10 @@ def sync_database_wall(app_role: str | None = None) -> list[str]:
             cursor.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role}")
             cursor.execute(f"REVOKE INSERT, UPDATE, DELETE ON django_migrations FROM {role}")
         for model in tenant_models():
+            for partition in _partitions(cursor, model):
+                _secure_partition(cursor, partition, model, app_role)
+            if app_role and getattr(model, "partition_function", None):
+                cursor.execute(f"GRANT EXECUTE ON FUNCTION {model.partition_function} TO {_q(app_role)}")
             table = _q(model._meta.db_table)
             cursor.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
             cursor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")

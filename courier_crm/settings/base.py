@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "compliance",
     "customers",
     "shipments",
+    "tickets",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,217 @@
+"""Writes of the tickets app: system-opened exception tickets, the state machine, assignment.
+
+Every status change goes through `ticket_transition` (allowed transitions, row lock, timeline
+event); bulk actions are loops over it so each ticket keeps its own timeline."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tenancy.models import Membership, Role, User
+from tenancy.scoping import current_state, current_tenant_id
+from tenancy.services import number_next, require_perm
+
+from . import rules
+from .models import DONE_STATUSES, Ticket, TicketEvent, TicketEventKind, TicketPriority, TicketStatus
+
+# ARCHITECTURE.md §5: new → assigned → in_progress ⇄ waiting_customer → resolved → closed;
+# resolved → reopened → in_progress (within the reopen window).
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    TicketStatus.NEW: {TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED},
+    TicketStatus.ASSIGNED: {TicketStatus.IN_PROGRESS, TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED},
+    TicketStatus.IN_PROGRESS: {TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED},
+    TicketStatus.WAITING_CUSTOMER: {TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED},
+    TicketStatus.RESOLVED: {TicketStatus.CLOSED, TicketStatus.REOPENED},
+    TicketStatus.REOPENED: {TicketStatus.IN_PROGRESS, TicketStatus.ASSIGNED, TicketStatus.RESOLVED},
+    TicketStatus.CLOSED: set(),
+}
+
+
+@dataclass(frozen=True)
+class ExceptionTicketRequest:
+    """What a shipments exception rule asks for: one ticket per (waybill, kind) while open."""
+
+    waybill_id: int
+    kind: str
+    category: str
+    priority: str
+    branch_id: int | None
+    customer_id: int | None
+    subject: str
+    description: str
+
+
+def _number(year: int, value: int) -> str:
+    return f"T{year}-{value:06d}"
+
+
+def exception_tickets_open(requests: list[ExceptionTicketRequest], *, now: dt.datetime | None = None) -> int:
+    """Open a system ticket for each request that has no open ticket of the same waybill and kind.
+
+    Set-based (one read, one insert, one timeline insert) so ingest and the periodic sweeps can
+    call it with thousands of requests. A request that already has an open ticket adds nothing;
+    the partial unique index makes that hold under concurrency too. Returns tickets opened."""
+    if not requests:
+        return 0
+    now = now or timezone.now()
+    tenant_id = current_tenant_id()
+    table, events = Ticket._meta.db_table, TicketEvent._meta.db_table
+    unique = {(r.waybill_id, r.kind): r for r in requests}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT waybill_id, exception_kind FROM {table}
+                WHERE tenant_id = %s AND waybill_id = ANY(%s) AND exception_kind <> ''
+                  AND status NOT IN ('resolved', 'closed')""",
+            [tenant_id, list({r.waybill_id for r in unique.values()})],
+        )
+        for key in cursor.fetchall():
+            unique.pop(tuple(key), None)
+        todo = list(unique.values())
+        if not todo:
+            return 0
+        last = number_next(f"ticket-{now.year}", len(todo))
+        first = last - len(todo) + 1
+        first_response = rules.FIRST_RESPONSE_MINUTES.value()
+        urgent_response = rules.URGENT_FIRST_RESPONSE_MINUTES.value()
+        resolution_due = now + dt.timedelta(hours=rules.RESOLUTION_HOURS.value())
+        cursor.execute(
+            f"""INSERT INTO {table} (tenant_id, number, customer_id, waybill_id, category, channel, priority, status,
+                    branch_id, subject, description, exception_kind, first_response_due, resolution_due,
+                    first_response_breached, resolution_breached, created_at, updated_at)
+                SELECT %s, v.number, v.customer_id, v.waybill_id, v.category, 'system', v.priority, 'new',
+                       v.branch_id, v.subject, v.description, v.kind, v.first_due, %s, false, false, %s, %s
+                FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::bigint[],
+                            %s::text[], %s::text[], %s::text[], %s::timestamptz[])
+                     AS v(number, customer_id, waybill_id, category, priority, branch_id, subject, description,
+                          kind, first_due)
+                ON CONFLICT (tenant_id, waybill_id, exception_kind)
+                   WHERE waybill_id IS NOT NULL AND NOT exception_kind = '' AND NOT status IN ('resolved', 'closed')
+                DO NOTHING
+                RETURNING id, exception_kind""",
+            [tenant_id, resolution_due, now, now,
+             [_number(now.year, first + i) for i in range(len(todo))],
+             [r.customer_id for r in todo], [r.waybill_id for r in todo], [r.category for r in todo],
+             [r.priority for r in todo], [r.branch_id for r in todo], [r.subject[:200] for r in todo],
+             [r.description for r in todo], [r.kind for r in todo],
+             [now + dt.timedelta(minutes=urgent_response if r.priority == TicketPriority.URGENT else first_response)
+              for r in todo]],
+        )
+        created = cursor.fetchall()
+        if created:
+            cursor.execute(
+                f"""INSERT INTO {events} (tenant_id, ticket_id, kind, from_status, to_status, body, data, created_at)
+                    SELECT %s, v.id, 'created', '', 'new', '', jsonb_build_object('exception_kind', v.kind), %s
+                    FROM unnest(%s::bigint[], %s::text[]) AS v(id, kind)""",
+                [tenant_id, now, [row[0] for row in created], [row[1] for row in created]],
+            )
+    return len(created)
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def _check_branch_scope(actor: User, ticket: Ticket) -> None:
+    """A branch manager works the tickets of their own branch subtree only."""
+    membership_id = current_state().membership_id
+    membership = (Membership.objects.select_related("branch").filter(pk=membership_id, user=actor).first()
+                  if membership_id else None)
+    if membership is None or membership.role != Role.BRANCH_MANAGER or membership.branch_id is None:
+        return
+    if ticket.branch_id is None or not ticket.branch.path.startswith(membership.branch.path):
+        raise PermissionDenied(_("This ticket belongs to another branch."))
+
+
+def ticket_transition(*, actor: User, ticket: Ticket, to_status: str, note: str = "") -> Ticket:
+    """Move a ticket to `to_status` if the state machine allows it; writes the timeline."""
+    require_perm(actor, "tickets.change_ticket")
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _check_branch_scope(actor, ticket)
+        if to_status not in ALLOWED_TRANSITIONS.get(ticket.status, set()):
+            raise ValidationError({"status": _("A ticket cannot go from “%(from)s” to “%(to)s”.") % {
+                "from": TicketStatus(ticket.status).label, "to": TicketStatus(to_status).label
+                if to_status in TicketStatus.values else to_status}})
+        now = timezone.now()
+        if to_status == TicketStatus.REOPENED:
+            window = dt.timedelta(days=rules.REOPEN_WINDOW_DAYS.value())
+            if ticket.resolved_at is None or now - ticket.resolved_at > window:
+                raise ValidationError({"status": _("The reopen window of this ticket has passed.")})
+        if to_status == TicketStatus.RESOLVED and not note.strip():
+            raise ValidationError({"note": _("Say how the ticket was resolved.")})
+        from_status = ticket.status
+        ticket.status = to_status
+        ticket.updated_at = now
+        if to_status == TicketStatus.RESOLVED:
+            ticket.resolved_at = now
+            if ticket.resolution_due and now > ticket.resolution_due:
+                ticket.resolution_breached = True
+        elif to_status == TicketStatus.CLOSED:
+            ticket.closed_at = now
+        elif to_status == TicketStatus.REOPENED:
+            ticket.resolved_at = None
+        if ticket.first_responded_at is None and to_status != TicketStatus.ASSIGNED:
+            ticket.first_responded_at = now
+            if ticket.first_response_due and now > ticket.first_response_due:
+                ticket.first_response_breached = True
+        ticket.save()
+        TicketEvent.objects.create(ticket=ticket, kind=TicketEventKind.STATUS, actor=actor, from_status=from_status,
+                                   to_status=to_status, body=note.strip())
+    return ticket
+
+
+def ticket_assign(*, actor: User, ticket: Ticket, assignee: Membership, note: str = "") -> Ticket:
+    """Give a ticket to a colleague (a new ticket becomes assigned); writes the timeline."""
+    require_perm(actor, "tickets.change_ticket")
+    if not assignee.is_active:
+        raise ValidationError({"assignee": _("This person is no longer active.")})
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _check_branch_scope(actor, ticket)
+        if ticket.status in DONE_STATUSES:
+            raise ValidationError({"assignee": _("A resolved or closed ticket cannot be reassigned.")})
+        previous = ticket.assignee_id
+        ticket.assignee = assignee
+        from_status = ticket.status
+        if ticket.status == TicketStatus.NEW:
+            ticket.status = TicketStatus.ASSIGNED
+        ticket.updated_at = timezone.now()
+        ticket.save()
+        TicketEvent.objects.create(ticket=ticket, kind=TicketEventKind.ASSIGNED, actor=actor, from_status=from_status,
+                                   to_status=ticket.status, body=note.strip(),
+                                   data={"from": previous, "to": assignee.pk, "to_name": str(assignee.user)})
+    return ticket
+
+
+def _bulk(tickets: list[Ticket], action) -> tuple[int, list[tuple[Ticket, str]]]:
+    """Apply `action` to each ticket in its own savepoint: one refusal does not undo the others."""
+    done, failed = 0, []
+    for ticket in tickets:
+        try:
+            with transaction.atomic():
+                action(ticket)
+            done += 1
+        except (ValidationError, PermissionDenied) as exc:
+            messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+            failed.append((ticket, " ".join(messages)))
+    return done, failed
+
+
+def tickets_assign_bulk(*, actor: User, tickets: list[Ticket], assignee: Membership, note: str = ""):
+    """Assign many tickets; returns (assigned count, [(ticket, why not)])."""
+    require_perm(actor, "tickets.resolve_exception")
+    return _bulk(tickets, lambda t: ticket_assign(actor=actor, ticket=t, assignee=assignee, note=note))
+
+
+def tickets_resolve_bulk(*, actor: User, tickets: list[Ticket], note: str):
+    """Resolve many tickets with one note; returns (resolved count, [(ticket, why not)])."""
+    require_perm(actor, "tickets.resolve_exception")
+    if not (note or "").strip():
+        raise ValidationError({"note": _("Say how the tickets were resolved.")})
+    return _bulk(tickets, lambda t: ticket_transition(actor=actor, ticket=t, to_status=TicketStatus.RESOLVED,
+                                                       note=note))
