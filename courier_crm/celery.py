@@ -47,4 +47,15 @@ app.conf.beat_schedule = {
         "task": "customers.tasks.platform_sales_reminders_sweep",
         "schedule": crontab(hour="8-20", minute=5),
     },
+    # Time-based exception rules (no scan for 24 h, past the promised date): every 15 minutes, by
+    # database state; one open ticket per waybill and kind, so repeats open nothing.
+    "shipments-exception-sweep": {
+        "task": "shipments.tasks.platform_exception_sweep",
+        "schedule": crontab(minute="*/15"),
+    },
+    # Tracking-event partitions for this month and the next two (ingest also creates a missing one).
+    "shipments-tracking-partitions": {
+        "task": "shipments.tasks.platform_tracking_partitions",
+        "schedule": crontab(hour=1, minute=10),
+    },
 }

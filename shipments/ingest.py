@@ -327,8 +327,8 @@ def _state_of(row: dict) -> WaybillState:
 
 def _all_events(cursor, tenant_id: int, waybill_ids: list[int]) -> dict[int, list[tuple]]:
     cursor.execute(
-        f"SELECT waybill_id, event_time, event_type, source_event_id, site_branch_id FROM {TrackingEvent._meta.db_table} "
-        "WHERE tenant_id = %s AND waybill_id = ANY(%s)",
+        f"SELECT waybill_id, event_time, event_type, source_event_id, site_branch_id "
+        f"FROM {TrackingEvent._meta.db_table} WHERE tenant_id = %s AND waybill_id = ANY(%s)",
         [tenant_id, waybill_ids],
     )
     events = defaultdict(list)

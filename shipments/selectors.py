@@ -48,3 +48,40 @@ def customer_volume_summary(*, customer_id: int, days: int = 90, today: dt.date 
             total_returned += row["returned"]
     return {"labels": labels, "parcels": parcels, "total_parcels": total_parcels,
             "total_revenue": total_revenue, "total_returned": total_returned, "days": days}
+
+
+# --- waybills (API) --------------------------------------------------------------------------------
+
+def waybill_api_list(*, number: str = "", status: str = "", customer_id=None):
+    """Waybills for the API list, newest first; exact number, status and customer filters."""
+    from django.db.models import Q
+
+    from .models import Waybill
+
+    qs = Waybill.objects.order_by("-id")
+    if number:
+        qs = qs.filter(number=number.strip())
+    if status:
+        qs = qs.filter(status=status)
+    if customer_id:
+        try:
+            customer_id = int(customer_id)
+        except (TypeError, ValueError):
+            return qs.none()
+        qs = qs.filter(Q(sender_id=customer_id) | Q(receiver_id=customer_id))
+    return qs
+
+
+def waybill_api_detail_queryset():
+    """Waybills with their timeline (events by time), tickets and consents prefetched."""
+    from django.db.models import Prefetch
+
+    from tickets.models import Ticket
+
+    from .models import DeliveryConsent, TrackingEvent, Waybill
+
+    return Waybill.objects.prefetch_related(
+        Prefetch("events", queryset=TrackingEvent.objects.order_by("event_time", "id"), to_attr="timeline"),
+        Prefetch("tickets", queryset=Ticket.objects.order_by("-created_at"), to_attr="ticket_list"),
+        Prefetch("consents", queryset=DeliveryConsent.objects.order_by("recorded_at"), to_attr="consent_list"),
+    )

@@ -79,7 +79,8 @@ def exception_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         overdue = _sweep_requests(
             cursor, ExceptionKind.OVERDUE, "NOT w.status = ANY(%s) AND w.promised_date IS NOT NULL "
             "AND w.promised_date < %s", [list(TERMINAL_STATUSES), overdue_before])
-        return {"no_scan": exception_tickets_open(stalled, now=now), "overdue": exception_tickets_open(overdue, now=now)}
+        return {"no_scan": exception_tickets_open(stalled, now=now),
+                "overdue": exception_tickets_open(overdue, now=now)}
 
 
 def delivery_consent_record(*, actor: User, membership: Membership | None, waybill: Waybill, method: str,

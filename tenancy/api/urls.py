@@ -14,5 +14,6 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
     path("pii/reveal/", views.RevealView.as_view(), name="api-pii-reveal"),
     path("", include("customers.api.urls")),
+    path("", include("shipments.api.urls")),
     path("", include(router.urls)),
 ]

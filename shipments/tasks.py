@@ -1,0 +1,29 @@
+"""Celery tasks of the shipments app: the time-based exception sweep (per tenant, by database
+state, so a lost run is caught up by the next and a double run opens nothing twice) and the
+platform job that creates tracking-event partitions ahead of time."""
+from __future__ import annotations
+
+from celery import shared_task
+
+from tenancy.models import Tenant
+from tenancy.tasks import TenantTask
+
+from . import services
+
+
+@shared_task(base=TenantTask, name="shipments.tasks.exception_sweep", acks_late=True, ignore_result=True)
+def exception_sweep(*, tenant_id: int) -> dict:
+    return services.exception_sweep()
+
+
+@shared_task(name="shipments.tasks.platform_exception_sweep", ignore_result=True)
+def platform_exception_sweep() -> int:
+    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        exception_sweep.delay(tenant_id=tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(name="shipments.tasks.platform_tracking_partitions", ignore_result=True)
+def platform_tracking_partitions() -> list[str]:
+    return services.tracking_partitions_ensure()
