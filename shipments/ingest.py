@@ -102,7 +102,9 @@ def _money(raw: dict, name: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise EventError(f"waybill.{name}", _("Enter an amount in CNY."))
     try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+        amount = Decimal(str(value))
+        if amount.is_finite():
+            amount = amount.quantize(Decimal("0.01"))
     except InvalidOperation:
         raise EventError(f"waybill.{name}", _("Enter an amount in CNY.")) from None
     if not amount.is_finite() or amount < 0 or amount > _MONEY_MAX:
@@ -159,10 +161,13 @@ def _details(raw) -> dict:
         details["weight_kg"] = None
     else:
         try:
-            details["weight_kg"] = Decimal(str(weight)).quantize(Decimal("0.001"))
+            details["weight_kg"] = Decimal(str(weight))
+            if details["weight_kg"].is_finite():
+                details["weight_kg"] = details["weight_kg"].quantize(Decimal("0.001"))
         except InvalidOperation:
             raise EventError("waybill.weight_kg", _("Enter a weight in kg.")) from None
-        if isinstance(weight, bool) or not (Decimal("0") < details["weight_kg"] <= Decimal("999999")):
+        if (isinstance(weight, bool) or not details["weight_kg"].is_finite()
+                or not Decimal("0") < details["weight_kg"] <= Decimal("999999")):
             raise EventError("waybill.weight_kg", _("Enter a weight in kg."))
     for name in ("declared_value", "insured_amount", "service_fee"):
         details[name] = _money(raw, name)
@@ -187,7 +192,7 @@ def parse_event(index: int, raw, *, earliest: dt.datetime, latest: dt.datetime) 
     if not _WAYBILL_NUMBER.match(number):
         raise EventError("waybill_number", _("A waybill number has 6–40 letters, digits or dashes."))
     event_type = raw.get("event_type")
-    if event_type not in _EVENT_TYPES:
+    if not isinstance(event_type, str) or event_type not in _EVENT_TYPES:
         raise EventError("event_type", _("Unknown event type."))
     when = raw.get("event_time")
     if not isinstance(when, str):
@@ -207,8 +212,12 @@ def parse_event(index: int, raw, *, earliest: dt.datetime, latest: dt.datetime) 
     attributes = raw.get("attributes") or {}
     if not isinstance(attributes, dict):
         raise EventError("attributes", _("Must be an object."))
-    if attributes and len(json.dumps(attributes, ensure_ascii=False)) > _MAX_ATTRIBUTES_CHARS:
-        raise EventError("attributes", _("At most %(n)d characters of attributes.") % {"n": _MAX_ATTRIBUTES_CHARS})
+    if attributes:
+        encoded = json.dumps(attributes, ensure_ascii=False)
+        if len(encoded) > _MAX_ATTRIBUTES_CHARS:
+            raise EventError("attributes", _("At most %(n)d characters of attributes.") % {"n": _MAX_ATTRIBUTES_CHARS})
+        if "\\u0000" in encoded:           # PostgreSQL's jsonb cannot hold a NUL character
+            raise EventError("attributes", _("Control characters are not allowed."))
     details = raw.get("waybill")
     if details is not None:
         if event_type != EventType.CREATED:
@@ -517,6 +526,8 @@ def tracking_events_ingest(batch: list) -> IngestResult:
         events.append(event)
     if not events:
         return result
+    # Same order in every batch, so two batches sharing events take their index locks alike.
+    events.sort(key=lambda e: e.source_id)
     tenant_id = current_tenant_id()
     with transaction.atomic(), connection.cursor() as cursor:
         _ensure_partitions(cursor, [e.event_time for e in events])

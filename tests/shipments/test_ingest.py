@@ -173,6 +173,9 @@ def test_malformed_events_are_rejected_with_index_and_reason_and_the_rest_stored
         {**good, "event_id": "b9", "event_type": "created", "waybill": {"service_fee": "-1"}},
         {**good, "event_id": "b10", "waybill": {"service_fee": "1"}},                # details on a scan
         {**good, "event_id": "b11", "event_type": "created", "waybill": {"receiver_province": "火星"}},
+        {**good, "event_id": "b12", "attributes": {"note": "a\u0000b"}},
+        {**good, "event_id": "b13", "event_type": "created", "waybill": {"weight_kg": "NaN"}},
+        {**good, "event_id": "b14", "event_type": ["created"]},
     ]
     with tenant_scope(world.a.tenant):
         result = tracking_events_ingest([good, *bad])
@@ -181,7 +184,7 @@ def test_malformed_events_are_rejected_with_index_and_reason_and_the_rest_stored
         fields = [r["field"] for r in result.rejected]
         assert fields == ["", "event_id", "waybill_number", "event_type", "event_time", "event_time", "site",
                           "attributes", "waybill.receiver_phone", "waybill.service_fee", "waybill",
-                          "waybill.receiver_province"]
+                          "waybill.receiver_province", "attributes", "waybill.weight_kg", "event_type"]
         assert all(r["reason"] for r in result.rejected)
         assert result.rejected[2]["event_id"] == "b2"
         assert list(TrackingEvent.objects.values_list("source_event_id", flat=True)) == ["ok1"]

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from customers.demo import seed_customers
+from shipments.demo import seed_shipments
 from tenancy.models import Branch, BranchKind, Membership, Role, Tenant, User
 from tenancy.scoping import tenant_scope
 from tenancy.services import platform_tenant_create
@@ -115,6 +116,7 @@ class Command(BaseCommand):
         with tenant_scope(tenant, user=admin):
             seed_customers(tenant=tenant, admin=admin, phone_prefix=company["phones"],
                            provinces=[(province, city) for _c, _n, province, city, _b in company["regions"]])
+            seed_shipments(prefix=company["prefix"])
 
     @staticmethod
     def _branch(code, name, kind, parent, province, city) -> Branch:
