@@ -63,7 +63,7 @@ def customer_list(request):
 
 @perm_required("customers.view_customer")
 def lookup(request):
-    """The agent's lookup box (htmx): phone number, customer number or name."""
+    """The agent's lookup box (htmx): phone number, customer number, name or waybill number."""
     query = request.GET.get("q", "").strip()
     results = selectors.customer_lookup(query) if len(query) >= 1 else []
     template = "customers/_lookup_results.html" if request.htmx else "customers/lookup.html"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.db.models import Sum
 from django.db.models.functions import TruncWeek
@@ -85,3 +86,104 @@ def waybill_api_detail_queryset():
         Prefetch("tickets", queryset=Ticket.objects.order_by("-created_at"), to_attr="ticket_list"),
         Prefetch("consents", queryset=DeliveryConsent.objects.order_by("recorded_at"), to_attr="consent_list"),
     )
+
+
+# --- waybills (HTML pages) -----------------------------------------------------------------------
+
+_NUMBER_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{5,39}$")  # what ingest accepts as a number
+_CUSTOMER_NUMBER = re.compile(r"^[BC]\d{8}$", re.IGNORECASE)
+_PHONE_SHAPE = re.compile(r"^\+?[\d\s\-()]{7,20}$")
+
+
+def waybill_search(*, q: str = "", status: str = ""):
+    """Waybills newest first (by id, for keyset paging) matching what an agent typed: a waybill
+    number (exact; as typed, upper- or lower-case — every branch uses the unique index), a
+    sender's or receiver's phone number (blind index), or a customer number (the waybills the
+    customer sent or receives). An empty `q` lists every waybill."""
+    from django.db.models import Q
+
+    from customers.selectors import customer_list
+    from tenancy.selectors import blind_index_for
+
+    from .models import Waybill
+
+    qs = Waybill.objects.select_related("sender", "receiver", "responsible_branch").order_by("-id")
+    if status:
+        qs = qs.filter(status=status)
+    q = (q or "").strip()
+    if not q:
+        return qs
+    matches = []
+    if _NUMBER_SHAPE.match(q):
+        matches.append(Q(number__in=sorted({q, q.upper(), q.lower()})))
+    if _PHONE_SHAPE.match(q) and sum(ch.isdigit() for ch in q) >= 7:
+        bidx = blind_index_for("phone", q)
+        if bidx:
+            matches += [Q(sender_phone_bidx=bidx), Q(receiver_phone_bidx=bidx)]
+    if _CUSTOMER_NUMBER.match(q):
+        customers = customer_list(search=q, include_merged=True).values("pk")
+        matches += [Q(sender_id__in=customers), Q(receiver_id__in=customers)]
+    if not matches:
+        return qs.none()
+    match = matches[0]
+    for more in matches[1:]:
+        match |= more
+    return qs.filter(match)
+
+
+def waybill_get(*, pk: int):
+    """One waybill with its customers and branches, or 404."""
+    from django.shortcuts import get_object_or_404
+
+    from .models import Waybill
+
+    return get_object_or_404(Waybill.objects.select_related(
+        "sender", "receiver", "origin_branch", "destination_branch", "responsible_branch"), pk=pk)
+
+
+def waybill_is_overdue(waybill, *, today: dt.date | None = None) -> bool:
+    """Past its promised delivery date and not delivered or returned yet."""
+    from .models import TERMINAL_STATUSES
+
+    today = today or timezone.localdate()
+    return bool(waybill.promised_date and waybill.promised_date < today
+                and waybill.status not in TERMINAL_STATUSES)
+
+
+def waybill_timeline(*, waybill_id: int) -> list:
+    """Every tracking event of one waybill by event time (the month partitions are searched
+    through the (tenant, waybill, event time) index of each)."""
+    from .models import TrackingEvent
+
+    return list(TrackingEvent.objects.filter(waybill_id=waybill_id).select_related("site_branch")
+                .order_by("event_time", "id"))
+
+
+def waybill_consents(*, waybill_id: int) -> list:
+    from .models import DeliveryConsent
+
+    return list(DeliveryConsent.objects.filter(waybill_id=waybill_id).select_related("recorded_by__user")
+                .order_by("recorded_at", "id"))
+
+
+def customer_recent_waybills(*, customer_id: int, limit: int = 10) -> list:
+    """A customer's latest waybills as sender or receiver, newest first, in ONE query: the union
+    of two index-ordered top-N reads (sender index, receiver index), however many parcels the
+    customer has."""
+    from .models import Waybill
+
+    order = ("-shipped_at", "-id")
+    sent = Waybill.objects.filter(sender_id=customer_id).order_by(*order)[:limit]
+    received = Waybill.objects.filter(receiver_id=customer_id).order_by(*order)[:limit]
+    return list(sent.union(received).order_by(*order)[:limit])
+
+
+def waybill_parties(query: str) -> list[int]:
+    """Customer ids of the sender and receiver of the waybill numbered `query` (exact), if any."""
+    from .models import Waybill
+
+    number = (query or "").strip()
+    if not 6 <= len(number) <= 40:
+        return []
+    row = Waybill.objects.filter(number=number).values_list("sender_id", "receiver_id").first()
+    return [pk for pk in (row or ()) if pk is not None]

@@ -104,9 +104,13 @@ def customer_get(*, pk: int) -> Customer:
 
 
 def customer_lookup(query: str, *, limit: int = 20) -> list[Customer]:
-    """The agent's lookup box: exact phone, customer number, or name. Merged records lead to
-    their survivor."""
-    customers = list(customer_list(search=query, include_merged=True)[:limit])
+    """The agent's lookup box: exact phone, customer number, name, or a waybill number (its sender
+    and receiver come first). Merged records lead to their survivor."""
+    from shipments.selectors import waybill_parties
+
+    parties = waybill_parties(query)
+    customers = list(Customer.objects.filter(pk__in=parties)) if parties else []
+    customers += [c for c in customer_list(search=query, include_merged=True)[:limit] if c.pk not in parties]
     survivors = {c.merged_into_id for c in customers if c.merged_into_id}
     if survivors:
         have = {c.pk for c in customers}

@@ -138,3 +138,15 @@ def test_consent_is_recorded_by_agents_not_auditors(world, t0):
     with tenant_scope(world.a.tenant):
         assert list(DeliveryConsent.objects.values_list("method", "recorded_by_id")) == [
             ("locker", world.a.members["agent"].pk)]
+
+
+def test_agent_lookup_by_waybill_number_finds_sender_and_receiver(world, t0):
+    from customers.models import Customer
+
+    with tenant_scope(world.a.tenant):
+        sender = Customer.objects.create(number="B80000001", kind="account", name="寄件商贸")
+        tracking_events_ingest([ev("lk0", "SF1700001", "created", t0, waybill={"sender_customer": sender.number})])
+    page = world.client_for(world.a.user("agent")).get("/customers/lookup/", {"q": "SF1700001"})
+    assert page.status_code == 200 and "寄件商贸" in page.content.decode()
+    other = world.client_for(world.b.user("agent")).get("/customers/lookup/", {"q": "SF1700001"})
+    assert "寄件商贸" not in other.content.decode()
