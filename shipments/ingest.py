@@ -287,6 +287,12 @@ def _waybill_ids(cursor, tenant_id: int, numbers: list[str]) -> tuple[dict[str, 
     return ids, created
 
 
+def _as_json(rows: list[dict]) -> str:
+    """Rows as one JSON parameter for jsonb_to_recordset: a single string crosses to the server
+    far cheaper than one array parameter per column (psycopg dumps arrays element by element)."""
+    return json.dumps(rows, ensure_ascii=False, default=str)
+
+
 def _insert_events(cursor, tenant_id: int, events: list[ParsedEvent], waybill_ids: dict[str, int],
                    branches: dict[str, int]) -> list[tuple]:
     """Insert; a source event id already stored is skipped. Returns the rows actually stored."""
@@ -296,15 +302,15 @@ def _insert_events(cursor, tenant_id: int, events: list[ParsedEvent], waybill_id
                 site_code, operator, attributes, received_at)
             SELECT %s, v.waybill_id, v.source_id, v.event_type, v.event_time, v.site_branch_id, v.site_code,
                    v.operator, v.attributes, now()
-            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[], %s::bigint[], %s::text[],
-                        %s::text[], %s::jsonb[])
-                 AS v(waybill_id, source_id, event_type, event_time, site_branch_id, site_code, operator, attributes)
+            FROM jsonb_to_recordset(%s::jsonb)
+                 AS v(waybill_id bigint, source_id text, event_type text, event_time timestamptz,
+                      site_branch_id bigint, site_code text, operator text, attributes jsonb)
             ON CONFLICT (tenant_id, source_event_id, event_time) DO NOTHING
             RETURNING source_event_id""",
-        [tenant_id, [waybill_ids[e.number] for e in events], [e.source_id for e in events],
-         [e.event_type for e in events], [e.event_time for e in events],
-         [branches.get(e.site_code) for e in events], [e.site_code for e in events], [e.operator for e in events],
-         [json.dumps(e.attributes, ensure_ascii=False) for e in events]],
+        [tenant_id, _as_json([
+            {"waybill_id": waybill_ids[e.number], "source_id": e.source_id, "event_type": e.event_type,
+             "event_time": e.event_time.isoformat(), "site_branch_id": branches.get(e.site_code),
+             "site_code": e.site_code, "operator": e.operator, "attributes": e.attributes} for e in events])],
     )
     return [row[0] for row in cursor.fetchall()]
 
@@ -416,8 +422,10 @@ def _write_states(cursor, tenant_id: int, states: dict[int, WaybillState], locke
         if s.comparable() == _state_of(row).comparable() and responsible == row["responsible_branch_id"]:
             continue
         folded_at, folded_rank, folded_id = s.folded
-        rows.append((waybill_id, s.status, s.status_at, s.exception_kind, s.shipped_at, s.delivered_at,
-                     s.returned_at, s.last_scan_at, responsible, folded_at, folded_rank, folded_id))
+        rows.append({"id": waybill_id, "status": s.status, "status_at": s.status_at,
+                     "exception_kind": s.exception_kind, "shipped_at": s.shipped_at, "delivered_at": s.delivered_at,
+                     "returned_at": s.returned_at, "last_scan_at": s.last_scan_at, "responsible": responsible,
+                     "folded_at": folded_at, "folded_rank": folded_rank, "folded_id": folded_id})
     if not rows:
         return 0
     cursor.execute(
@@ -426,13 +434,12 @@ def _write_states(cursor, tenant_id: int, states: dict[int, WaybillState], locke
                 returned_at = v.returned_at, last_scan_at = v.last_scan_at, responsible_branch_id = v.responsible,
                 folded_event_at = v.folded_at, folded_event_rank = v.folded_rank, folded_event_id = v.folded_id,
                 updated_at = now()
-            FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::text[], %s::timestamptz[],
-                        %s::timestamptz[], %s::timestamptz[], %s::timestamptz[], %s::bigint[], %s::timestamptz[],
-                        %s::smallint[], %s::text[])
-                 AS v(id, status, status_at, exception_kind, shipped_at, delivered_at, returned_at, last_scan_at,
-                      responsible, folded_at, folded_rank, folded_id)
+            FROM jsonb_to_recordset(%s::jsonb)
+                 AS v(id bigint, status text, status_at timestamptz, exception_kind text, shipped_at timestamptz,
+                      delivered_at timestamptz, returned_at timestamptz, last_scan_at timestamptz,
+                      responsible bigint, folded_at timestamptz, folded_rank smallint, folded_id text)
             WHERE w.tenant_id = %s AND w.id = v.id""",
-        [list(c) for c in zip(*rows, strict=True)] + [tenant_id],
+        [_as_json(rows), tenant_id],
     )
     return len(rows)
 
@@ -512,6 +519,16 @@ def _exception_requests(cursor, tenant_id: int, new_events: list[ParsedEvent], w
     return requests
 
 
+def _bulk_cursor():
+    """A server-side-binding cursor on Django's connection (same transaction and scope settings).
+    Django's default client-side binding quotes every array element in Python, which cost more
+    than the statements themselves for 1,000-event arrays."""
+    import psycopg
+
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
 def tracking_events_ingest(batch: list) -> IngestResult:
     """Store a batch of raw events (dicts as received) for the current tenant; see module doc."""
     result = IngestResult(received=len(batch))
@@ -529,7 +546,7 @@ def tracking_events_ingest(batch: list) -> IngestResult:
     # Same order in every batch, so two batches sharing events take their index locks alike.
     events.sort(key=lambda e: e.source_id)
     tenant_id = current_tenant_id()
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), _bulk_cursor() as cursor:
         _ensure_partitions(cursor, [e.event_time for e in events])
         branches = _branch_ids(cursor, tenant_id, {e.site_code for e in events if e.site_code} | {
             e.details[k] for e in events if e.details for k in ("origin", "destination") if e.details[k]})
