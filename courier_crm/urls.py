@@ -3,7 +3,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from customers import urls as customers_urls
+from shipments import urls as shipments_urls
 from tenancy import urls as tenancy_urls
+from tickets import urls as tickets_urls
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -15,5 +17,7 @@ urlpatterns = [
     path("", include((tenancy_urls.urlpatterns, "tenancy"))),
     path("", include((customers_urls.urlpatterns, "customers"))),
     path("", include((customers_urls.public_urlpatterns, "public"))),
+    path("", include((shipments_urls.urlpatterns, "shipments"))),
+    path("", include((tickets_urls.urlpatterns, "tickets"))),
     *tenancy_urls.root_urlpatterns,
 ]

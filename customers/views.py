@@ -157,6 +157,15 @@ def _volume_section(view) -> dict:
 CUSTOMER_360_SECTIONS.append(("customers/_360_volume.html", _volume_section))
 
 
+def _waybills_section(view) -> dict:
+    """Recent waybills: no query here (the budget above is spent); the card loads its rows with
+    htmx right after the page (shipments.views.customer_waybills, one query)."""
+    return {}
+
+
+CUSTOMER_360_SECTIONS.append(("shipments/_360_waybills.html", _waybills_section))
+
+
 @perm_required("customers.view_customer")
 def customer_detail(request, pk: int):
     view = selectors.customer_360(pk=pk)

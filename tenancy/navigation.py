@@ -18,6 +18,8 @@ NAV_ITEMS = [
     NavItem("home", _("Home")),
     NavItem("customers:workspace", _("Sales"), "customers.view_lead"),
     NavItem("customers:list", _("Customers"), "customers.view_customer"),
+    NavItem("shipments:list", _("Waybills"), "shipments.view_waybill"),
+    NavItem("tickets:exceptions", _("Exceptions"), "tickets.resolve_exception"),
     NavItem("customers:pipeline", _("Pipeline"), "customers.view_opportunity"),
     NavItem("customers:contracts", _("Contracts"), "customers.view_contract"),
     NavItem("tenancy:members", _("Users & roles"), "tenancy.manage_members"),

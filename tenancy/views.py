@@ -89,6 +89,12 @@ def home(request):
     context = {"membership": membership, "role": membership.role}
     if membership.branch_id:
         context["colleagues"] = selectors.colleagues_of(membership)[:50]
+    if membership.role == Role.BRANCH_MANAGER and request.user.has_perm("tickets.resolve_exception"):
+        from tickets.selectors import exception_queue_summary
+
+        context["exceptions"] = exception_queue_summary(membership=membership)
+    if membership.role == Role.AGENT and request.user.has_perm("shipments.view_waybill"):
+        context["waybill_lookup"] = True
     if membership.role == Role.BRANCH_MANAGER and membership.branch_id:
         context["subtree"] = selectors.branch_list().filter(path__startswith=membership.branch.path)
         context["team"] = selectors.membership_list(branch_subtree_of=membership.branch, active=True)[:100]

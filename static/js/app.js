@@ -81,3 +81,25 @@ document.addEventListener("drop", function (event) {
   htmx.ajax("POST", url, { target: "#pipeline-board", swap: "innerHTML",
     values: { stage: column.dataset.stage, mine: board ? board.dataset.mine : "" } });
 });
+
+// Expand / collapse a fragment loaded on demand (a waybill's timeline under a table row): the
+// first click loads it with htmx, the next click empties the target instead of asking again.
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var el = event.detail.elt;
+  if (!el || !el.matches || !el.matches("[data-toggle-fragment]")) { return; }
+  var target = event.detail.target;
+  if (target && target.childElementCount) {
+    event.preventDefault();
+    target.innerHTML = "";
+    el.setAttribute("aria-expanded", "false");
+  } else {
+    el.setAttribute("aria-expanded", "true");
+  }
+});
+
+// A header checkbox that ticks or unticks every row: data-check-all="<selector of the boxes>".
+document.addEventListener("change", function (event) {
+  var all = event.target.closest ? event.target.closest("[data-check-all]") : null;
+  if (!all) { return; }
+  document.querySelectorAll(all.getAttribute("data-check-all")).forEach(function (box) { box.checked = all.checked; });
+});

@@ -70,7 +70,37 @@ HTML_OBJECT_ROUTES = {
     "customers:import_progress": lambda tw: {"pk": tw.cust.customer_import.pk},
     "customers:import_confirm": lambda tw: {"pk": tw.cust.customer_import.pk},
     "customers:import_cancel": lambda tw: {"pk": tw.cust.customer_import.pk},
+    "shipments:detail": lambda tw: {"pk": tw.ship.waybill.pk},
+    "shipments:timeline": lambda tw: {"pk": tw.ship.waybill.pk},
+    "shipments:consent_add": lambda tw: {"pk": tw.ship.waybill.pk},
+    "shipments:customer_waybills": lambda tw: {"customer_id": tw.cust.account.pk},
+    "tickets:detail": lambda tw: {"pk": tw.ship.ticket.pk},
 }
+
+
+def plant_shipment_objects(world) -> None:
+    """A waybill with its tracking events, the exception ticket its damage scan opens and a
+    delivery consent, in both tenants (after plant_customer_objects: the sender is the account).
+    B's waybill number, names, address, operator, event attributes and note carry the canary;
+    its receiver phone is one of B's customer phones (canaries_of lists those)."""
+    from types import SimpleNamespace
+
+    from shipments.models import Waybill
+    from shipments.services import delivery_consent_record
+    from tests.factories.shipments import ingest, recent, waybill_events
+    from tickets.models import Ticket
+
+    for tw, label, number, phone in ((world.a, "", "SFWALKA0001", "13700000001"),
+                                     (world.b, CANARY, f"{CANARY}-W1", "13900000001")):
+        ingest(tw, waybill_events(number, start=recent(), site=tw.branch.code, label=label,
+                                  sender_customer=tw.cust.account.number, receiver_phone=phone))
+        agent = tw.members["agent"]
+        with tenant_scope(tw.tenant, user=agent.user):
+            waybill = Waybill.objects.get(number=number)
+            consent = delivery_consent_record(actor=agent.user, membership=agent, waybill=waybill, method="locker",
+                                              source="phone", note=f"{label}同意放快递柜")
+            tw.ship = SimpleNamespace(waybill=waybill, ticket=Ticket.objects.get(waybill=waybill), consent=consent)
+
 
 # Second path parameters of nested API routes (the first, pk, is found through the viewset's model).
 API_EXTRA_PARAMS = {
@@ -131,6 +161,7 @@ def walked_routes():
 def test_every_route_is_walked_or_allowlisted(world):
     plant_canaries(world)
     plant_customer_objects(world)
+    plant_shipment_objects(world)
     world.a.token = _a_token(world)
     unknown = []
     for route in walked_routes():
@@ -252,6 +283,7 @@ WALKS = [("both", role) for role in Role.values] + [
 def test_leak_walk(walls, world, role):
     plant_canaries(world)
     plant_customer_objects(world)
+    plant_shipment_objects(world)
     world.a.token = _a_token(world)
     with tenant_scope(world.a.tenant):
         from compliance.services import access_log_record
