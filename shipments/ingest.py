@@ -188,7 +188,8 @@ def parse_event(index: int, raw, *, earliest: dt.datetime, latest: dt.datetime) 
     if not isinstance(raw, dict):
         raise EventError("", _("An event must be an object."))
     source_id = _text(raw, "event_id", 64, required=True)
-    number = _text(raw, "waybill_number", 40, required=True)
+    # Waybill numbers are case-insensitive on paper; stored upper-case so lookups stay exact.
+    number = _text(raw, "waybill_number", 40, required=True).upper()
     if not _WAYBILL_NUMBER.match(number):
         raise EventError("waybill_number", _("A waybill number has 6–40 letters, digits or dashes."))
     event_type = raw.get("event_type")

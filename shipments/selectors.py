@@ -61,7 +61,7 @@ def waybill_api_list(*, number: str = "", status: str = "", customer_id=None):
 
     qs = Waybill.objects.order_by("-id")
     if number:
-        qs = qs.filter(number=number.strip())
+        qs = qs.filter(number=number.strip().upper())
     if status:
         qs = qs.filter(status=status)
     if customer_id:
@@ -97,7 +97,7 @@ _PHONE_SHAPE = re.compile(r"^\+?[\d\s\-()]{7,20}$")
 
 def waybill_search(*, q: str = "", status: str = ""):
     """Waybills newest first (by id, for keyset paging) matching what an agent typed: a waybill
-    number (exact; as typed, upper- or lower-case — every branch uses the unique index), a
+    number (exact, any case: numbers are stored upper-case — uses the unique index), a
     sender's or receiver's phone number (blind index), or a customer number (the waybills the
     customer sent or receives). An empty `q` lists every waybill."""
     from django.db.models import Q
@@ -115,7 +115,7 @@ def waybill_search(*, q: str = "", status: str = ""):
         return qs
     matches = []
     if _NUMBER_SHAPE.match(q):
-        matches.append(Q(number__in=sorted({q, q.upper(), q.lower()})))
+        matches.append(Q(number=q.upper()))
     if _PHONE_SHAPE.match(q) and sum(ch.isdigit() for ch in q) >= 7:
         bidx = blind_index_for("phone", q)
         if bidx:
@@ -182,7 +182,7 @@ def waybill_parties(query: str) -> list[int]:
     """Customer ids of the sender and receiver of the waybill numbered `query` (exact), if any."""
     from .models import Waybill
 
-    number = (query or "").strip()
+    number = (query or "").strip().upper()
     if not 6 <= len(number) <= 40:
         return []
     row = Waybill.objects.filter(number=number).values_list("sender_id", "receiver_id").first()

@@ -147,12 +147,15 @@ def hostile_payload(world) -> dict:
         "members": [b.members["sales_manager"].pk],
         "leader": b.members["sales_manager"].pk, "team": b.cust.team.pk, "line": b.cust.quote_line.pk,
         "lane": b.cust.lane.pk, "remove": b.cust.tag.pk, "stage": "quoted", "action": "move",
+        "assignee": b.members["agent"].pk,
+        # Shipments objects exist once plant_shipment_objects ran (the walk plants them first).
+        **({"ticket": [b.ship.ticket.pk], "waybill": b.ship.waybill.pk} if hasattr(b, "ship") else {}),
     }
 
 
 FOREIGN_KEY_FIELDS = {"branch", "parent", "tenant", "tenant_id", "user", "membership", "actor", "record_id",
                       "customer", "owner", "tag", "survivor", "merged", "lead", "opportunity", "contract", "members",
-                      "leader", "team", "line", "lane", "remove"}
+                      "leader", "team", "line", "lane", "remove", "assignee", "ticket", "waybill"}
 
 
 def request(client: Client, method: str, path: str, payload: dict, is_api: bool):
