@@ -96,7 +96,7 @@ def test_search_by_number_phone_and_customer_number(world, cust):
     assert [w.number for w in response.context["rows"]] == ["SF2000001"]
     # no match says so
     response = client.get("/waybills/", {"q": "NOPE000000"})
-    assert response.context["rows"] == [] and "No waybill matches" in response.content.decode()
+    assert response.context["rows"] == [] and "没有匹配的运单" in response.content.decode()
 
 
 def test_list_pages_by_keyset_with_a_constant_query_count(world):
