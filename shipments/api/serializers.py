@@ -10,6 +10,7 @@ from tenancy.fields import masked
 from ..models import ConsentMethod, ConsentSource, DeliveryConsent, TrackingEvent, Waybill
 
 
+@extend_schema_field({"type": "string", "nullable": True, "readOnly": True})
 class MaskedField(serializers.Field):
     """A personal field shown masked (reveal through POST /api/v1/pii/reveal/)."""
 
