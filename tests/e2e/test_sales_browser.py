@@ -322,7 +322,7 @@ def test_reveal_phone_on_customer_page_is_logged(login, page, e2e_server):
     page.reload()
     assert page.url == customer_url
     assert page.locator(".revealed").count() == 0  # masked again on the next visit
-    log = page.locator("table.small").inner_text()
+    log = page.locator("#access-log").inner_text()
     assert "核对发货联系人电话" in log and "李建国" in log
     shot(page, "13-access-log")
     assert problems == [], "\n".join(problems)
