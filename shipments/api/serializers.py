@@ -124,3 +124,17 @@ class IngestResultSerializer(serializers.Serializer):
     waybills_created = serializers.IntegerField()
     waybills_updated = serializers.IntegerField()
     tickets_opened = serializers.IntegerField()
+
+
+class IngestErrorSerializer(serializers.Serializer):
+    """400: the usual error envelope; when the batch was read but no event was valid, the counts
+    and every rejection come along."""
+
+    error = serializers.DictField()
+    received = serializers.IntegerField(required=False)
+    stored = serializers.IntegerField(required=False)
+    duplicates = serializers.IntegerField(required=False)
+    rejected = RejectedEventSerializer(many=True, required=False)
+    waybills_created = serializers.IntegerField(required=False)
+    waybills_updated = serializers.IntegerField(required=False)
+    tickets_opened = serializers.IntegerField(required=False)

@@ -34,7 +34,7 @@ class TrackingEventBatchView(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(request=s.EventBatchSerializer, responses={200: s.IngestResultSerializer,
-                                                              400: s.IngestResultSerializer})
+                                                              400: s.IngestErrorSerializer})
     def post(self, request):
         data = request.data
         events = data.get("events") if isinstance(data, dict) else data
