@@ -40,6 +40,15 @@ def django_db_setup(django_test_environment, django_db_blocker):
         _connect_as(app_user, app_password)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _served_templates():
+    """Drop the template databases tests/served.py built (if any) when the session ends."""
+    yield
+    from .served import drop_templates
+
+    drop_templates()
+
+
 @pytest.fixture
 def world(db):
     """Two tenants (A and B), each with an HQ → region → branch tree and one member per role,
