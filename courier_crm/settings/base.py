@@ -218,6 +218,13 @@ SPECTACULAR_SETTINGS = {
     '`{"error": {"code", "message", "fields"}}`.',
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Choice sets that share a field name across apps get their own schema names.
+    "ENUM_NAME_OVERRIDES": {
+        "WaybillStatusEnum": "shipments.models.WaybillStatus",
+        "ConsentSourceEnum": "shipments.models.ConsentSource",
+        "CustomerStatusEnum": "customers.models.CustomerStatus",
+        "EditableCustomerStatusEnum": "customers.api.serializers.EDITABLE_STATUSES",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI is served from our own static files (no CDN; the CSP allows only 'self').
