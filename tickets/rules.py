@@ -18,3 +18,32 @@ RESOLUTION_HOURS = Rule("tickets.resolution_hours", 168,
                         min_value=1, max_value=168 * 4)
 REOPEN_WINDOW_DAYS = Rule("tickets.reopen_window_days", 7, _("Tickets: may be reopened within (days)"),
                           kind="int", min_value=0, max_value=90)
+
+# SLA sweep (tickets.sla): warn at this share of a target's time, and what a breach does.
+SLA_WARN_PERCENT = Rule("tickets.sla_warn_percent", 80, _("SLA: warn when this share of the time is used (%)"),
+                        kind="int", min_value=10, max_value=99)
+SLA_BREACH_RAISES_PRIORITY = Rule("tickets.sla_breach_raises_priority", True,
+                                  _("SLA: a breach raises the ticket's priority one step"), kind="bool")
+SLA_BREACH_REASSIGNS_TO_LEAD = Rule("tickets.sla_breach_reassigns_to_lead", False,
+                                    _("SLA: a resolution breach hands the ticket to the team lead"), kind="bool")
+# The share of the time left under which a queue shows a ticket's clock in amber.
+SLA_AMBER_PERCENT = Rule("tickets.sla_amber_percent", 20, _("Queues: show a clock in amber below this share "
+                                                             "of its time left (%)"), kind="int",
+                         min_value=1, max_value=90)
+
+# Attachments.
+ATTACHMENT_MAX_MB = Rule("tickets.attachment_max_mb", 10, _("Attachments: largest file (MB)"), kind="int",
+                         min_value=1, max_value=50)
+ATTACHMENT_TYPES = Rule("tickets.attachment_types", "image/jpeg,image/png,image/webp,application/pdf,text/plain",
+                        _("Attachments: allowed types (comma-separated MIME types)"), kind="text")
+ATTACHMENTS_PER_TICKET = Rule("tickets.attachments_per_ticket", 20, _("Attachments: most files per ticket"),
+                              kind="int", min_value=1, max_value=200)
+
+# Inbound messages (email, WeChat): a message on a thread whose ticket was resolved longer ago
+# than the reopen window opens a new ticket instead of reopening.
+PUBLIC_FORM_ENABLED = Rule("tickets.public_form_enabled", True, _("Public web form for service requests is on"),
+                           kind="bool")
+
+# Knowledge base: how many suggestions the ticket page shows.
+KB_SUGGESTIONS = Rule("tickets.kb_suggestions", 5, _("Knowledge base: suggestions shown on a ticket"), kind="int",
+                      min_value=0, max_value=20)

@@ -187,6 +187,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+# Uploaded files (ticket attachments, evidence). Never served by URL: downloads go through views
+# that check the tenant and the permission.
+MEDIA_ROOT = env.path("CRM_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media"))
+MEDIA_URL = "/media-not-served/"
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -11,3 +11,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["TEST"] = {"NAME": env.str("CRM_TEST_DB_NAME", default="test_courier_crm")}
 CACHES["default"]["KEY_PREFIX"] = "crm-test"
 LANGUAGE_CODE = "zh-hans"
+# Each test run (and each xdist worker) writes attachments to its own temporary folder.
+import tempfile  # noqa: E402
+
+MEDIA_ROOT = tempfile.mkdtemp(prefix="crm-test-media-")

@@ -1,11 +1,13 @@
-"""Service tickets and their timeline.
+"""Service tickets and their timeline (DOMAIN.md §3, ARCHITECTURE.md §5).
 
-So far the part the shipments issue needs: exception tickets opened by the system for a waybill
-(at most one open ticket per waybill and exception kind), the state machine of ARCHITECTURE.md §5
-and the timeline. The tickets issue grows intake, routing, SLA policies, replies and the console."""
+A ticket comes from an agent, the public web form, the API (email and WeChat gateways too) or the
+system (shipments exception rules: at most one open ticket per waybill and exception kind). Its
+timeline (`TicketEvent`) never changes; merged tickets show their timelines on the ticket they were
+merged into."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -75,6 +77,10 @@ class Ticket(TenantScopedModel):
     number = models.CharField(_("ticket number"), max_length=20, editable=False)
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, null=True, blank=True,
                                  related_name="tickets", verbose_name=_("customer"))
+    contact = models.ForeignKey("customers.Contact", on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="tickets", verbose_name=_("contact person"))
+    caller_name = models.CharField(_("caller name"), max_length=80, blank=True)
+    caller_email = EncryptedTextField(_("caller email"), kind="email", blank=True, null=True)
     caller_phone = EncryptedTextField(_("caller phone"), kind="phone", blank=True, null=True)
     caller_phone_bidx = BlindIndexField(source="caller_phone")
     waybill = models.ForeignKey("shipments.Waybill", on_delete=models.PROTECT, null=True, blank=True,
@@ -86,11 +92,32 @@ class Ticket(TenantScopedModel):
     status = models.CharField(_("status"), max_length=20, choices=TicketStatus.choices, default=TicketStatus.NEW)
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets",
                                verbose_name=_("branch"))
+    team = models.ForeignKey("tickets.Team", on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="tickets", verbose_name=_("team"))
     assignee = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True, blank=True,
                                  related_name="assigned_tickets", verbose_name=_("assignee"))
     subject = models.CharField(_("subject"), max_length=200)
     description = models.TextField(_("description"), blank=True)
+    tags = ArrayField(models.CharField(max_length=30), default=list, blank=True, verbose_name=_("tags"))
     exception_kind = models.CharField(_("exception"), max_length=20, choices=ExceptionKind.choices, blank=True)
+    # Where an inbound message came from (a gateway's thread or message id): the same external
+    # thread adds to its open ticket instead of opening another.
+    external_ref = models.CharField(_("external reference"), max_length=120, blank=True)
+    # SLA (tickets.sla): the policy that set the clocks, the warning times (a share of each
+    # target), the due times, and while waiting for the customer the moment the clocks stopped.
+    sla_policy = models.ForeignKey("tickets.SlaPolicy", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", verbose_name=_("SLA policy"))
+    first_response_warn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolution_warn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sla_paused_at = models.DateTimeField(_("SLA clock paused at"), null=True, blank=True, editable=False)
+    first_response_warned = models.BooleanField(default=False, editable=False)
+    resolution_warned = models.BooleanField(default=False, editable=False)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True, editable=False)
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0, editable=False)
+    merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged",
+                                    editable=False, verbose_name=_("merged into"))
+    split_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="splits",
+                                   editable=False, verbose_name=_("split from"))
     first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
     resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
     first_response_breached = models.BooleanField(_("first response late"), default=False)
@@ -122,8 +149,25 @@ class Ticket(TenantScopedModel):
             models.Index(fields=["tenant", "customer", "created_at"], name="ticket_customer"),
             models.Index(fields=["tenant", "assignee", "status"], name="ticket_assignee"),
             models.Index(fields=["tenant", "caller_phone_bidx"], name="ticket_caller_bidx"),
+            models.Index(fields=["tenant", "team", "status"], name="ticket_team"),
+            # The queues: open tickets by the time left on their clock.
+            models.Index(fields=["tenant", "assignee", "resolution_due"], name="ticket_queue_mine",
+                         condition=~Q(status__in=DONE_STATUSES)),
+            models.Index(fields=["tenant", "team", "resolution_due"], name="ticket_queue_team",
+                         condition=~Q(status__in=DONE_STATUSES)),
+            # The SLA sweep: open tickets whose next warning or deadline is still to come.
+            models.Index(fields=["tenant", "first_response_due"], name="ticket_sla_first",
+                         condition=Q(first_responded_at__isnull=True, first_response_breached=False)
+                         & ~Q(status__in=DONE_STATUSES)),
+            models.Index(fields=["tenant", "resolution_due"], name="ticket_sla_resolution",
+                         condition=Q(resolution_breached=False) & ~Q(status__in=DONE_STATUSES)),
+            models.Index(fields=["tenant", "external_ref"], name="ticket_external_ref", condition=~Q(external_ref="")),
         ]
-        permissions = [("resolve_exception", _("Work the branch exception queue"))]
+        permissions = [
+            ("resolve_exception", _("Work the branch exception queue")),
+            ("merge_ticket", _("Merge and split tickets")),
+            ("manage_service_desk", _("Manage teams, routing, SLA policies, calendars and macros")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.number} {self.subject}"
@@ -142,7 +186,13 @@ class TicketEventKind(models.TextChoices):
     ESCALATED = "escalated", _("Escalated")
     SLA_BREACHED = "sla_breached", _("SLA breached")
     MERGED = "merged", _("Merged")
+    SPLIT = "split", _("Split")
     RULE_FIRED = "rule_fired", _("Rule fired again")
+    SLA_WARNING = "sla_warning", _("SLA warning")
+    UPDATED = "updated", _("Details changed")
+    ATTACHMENT = "attachment", _("Attachment added")
+    SURVEY_SENT = "survey_sent", _("Survey sent")
+    SURVEY_ANSWERED = "survey_answered", _("Survey answered")
 
 
 class TicketEvent(TenantScopedModel):
