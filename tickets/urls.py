@@ -1,10 +1,10 @@
-from django.urls import path
-
-from . import views
+"""Routes of the tickets app's pages: each area's views module lists its own."""
+from .views import exceptions, kb, sla
 
 app_name = "tickets"
 
 urlpatterns = [
-    path("exceptions/", views.exception_queue, name="exceptions"),
-    path("tickets/<int:pk>/", views.ticket_detail, name="detail"),
+    *exceptions.urlpatterns,
+    *sla.urlpatterns,
+    *kb.urlpatterns,
 ]

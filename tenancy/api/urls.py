@@ -15,5 +15,6 @@ urlpatterns = [
     path("pii/reveal/", views.RevealView.as_view(), name="api-pii-reveal"),
     path("", include("customers.api.urls")),
     path("", include("shipments.api.urls")),
+    path("", include("tickets.api.urls")),
     path("", include(router.urls)),
 ]

@@ -79,7 +79,7 @@ class Ticket(TenantScopedModel):
                                  related_name="tickets", verbose_name=_("customer"))
     contact = models.ForeignKey("customers.Contact", on_delete=models.SET_NULL, null=True, blank=True,
                                 related_name="tickets", verbose_name=_("contact person"))
-    caller_name = models.CharField(_("caller name"), max_length=80, blank=True)
+    caller_name = models.CharField(_("caller name"), max_length=80, blank=True, db_default="")
     caller_email = EncryptedTextField(_("caller email"), kind="email", blank=True, null=True)
     caller_phone = EncryptedTextField(_("caller phone"), kind="phone", blank=True, null=True)
     caller_phone_bidx = BlindIndexField(source="caller_phone")
@@ -102,7 +102,7 @@ class Ticket(TenantScopedModel):
     exception_kind = models.CharField(_("exception"), max_length=20, choices=ExceptionKind.choices, blank=True)
     # Where an inbound message came from (a gateway's thread or message id): the same external
     # thread adds to its open ticket instead of opening another.
-    external_ref = models.CharField(_("external reference"), max_length=120, blank=True)
+    external_ref = models.CharField(_("external reference"), max_length=120, blank=True, db_default="")
     # SLA (tickets.sla): the policy that set the clocks, the warning times (a share of each
     # target), the due times, and while waiting for the customer the moment the clocks stopped.
     sla_policy = models.ForeignKey("tickets.SlaPolicy", on_delete=models.SET_NULL, null=True, blank=True,
@@ -110,10 +110,11 @@ class Ticket(TenantScopedModel):
     first_response_warn_at = models.DateTimeField(null=True, blank=True, editable=False)
     resolution_warn_at = models.DateTimeField(null=True, blank=True, editable=False)
     sla_paused_at = models.DateTimeField(_("SLA clock paused at"), null=True, blank=True, editable=False)
-    first_response_warned = models.BooleanField(default=False, editable=False)
-    resolution_warned = models.BooleanField(default=False, editable=False)
+    first_response_warned = models.BooleanField(default=False, db_default=False, editable=False)
+    resolution_warned = models.BooleanField(default=False, db_default=False, editable=False)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True, editable=False)
-    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0, editable=False)
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0, db_default=0,
+                                                        editable=False)
     merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged",
                                     editable=False, verbose_name=_("merged into"))
     split_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="splits",

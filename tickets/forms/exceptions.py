@@ -10,8 +10,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .models import ExceptionKind, TicketStatus
-from .selectors import OPEN_STATUSES
+from ..models import ExceptionKind, TicketStatus
+from ..selectors import OPEN_STATUSES
 
 BLANK = [("", "—")]
 UNASSIGNED = "none"

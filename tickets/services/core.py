@@ -16,8 +16,8 @@ from tenancy.models import Membership, Role, User
 from tenancy.scoping import current_state, current_tenant_id
 from tenancy.services import number_next, require_perm
 
-from . import rules
-from .models import DONE_STATUSES, Ticket, TicketEvent, TicketEventKind, TicketPriority, TicketStatus
+from .. import rules
+from ..models import DONE_STATUSES, Ticket, TicketEvent, TicketEventKind, TicketPriority, TicketStatus
 
 # ARCHITECTURE.md §5: new → assigned → in_progress ⇄ waiting_customer → resolved → closed;
 # resolved → reopened → in_progress (within the reopen window).
@@ -82,9 +82,9 @@ def exception_tickets_open(requests: list[ExceptionTicketRequest], *, now: dt.da
         cursor.execute(
             f"""INSERT INTO {table} (tenant_id, number, customer_id, waybill_id, category, channel, priority, status,
                     branch_id, subject, description, exception_kind, first_response_due, resolution_due,
-                    first_response_breached, resolution_breached, created_at, updated_at)
+                    first_response_breached, resolution_breached, created_at, updated_at, tags)
                 SELECT %s, v.number, v.customer_id, v.waybill_id, v.category, 'system', v.priority, 'new',
-                       v.branch_id, v.subject, v.description, v.kind, v.first_due, %s, false, false, %s, %s
+                       v.branch_id, v.subject, v.description, v.kind, v.first_due, %s, false, false, %s, %s, ARRAY[]::varchar[]
                 FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::bigint[],
                             %s::text[], %s::text[], %s::text[], %s::timestamptz[])
                      AS v(number, customer_id, waybill_id, category, priority, branch_id, subject, description,

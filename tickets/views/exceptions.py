@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -15,9 +16,16 @@ from shipments.selectors import waybill_timeline
 from tenancy.forms import apply_service_errors
 from tenancy.views import perm_required
 
-from . import selectors, services
-from .forms import ExceptionBulkForm, ExceptionQueueFilterForm, TicketAssignForm, TicketStatusForm, queue_cursor
-from .models import TicketStatus
+from .. import services
+from ..forms.exceptions import (
+    ExceptionBulkForm,
+    ExceptionQueueFilterForm,
+    TicketAssignForm,
+    TicketStatusForm,
+    queue_cursor,
+)
+from ..models import TicketStatus
+from ..selectors import exceptions as selectors
 
 PAGE_SIZE = 50
 MAX_REFUSALS_LISTED = 20
@@ -144,3 +152,9 @@ def _ticket_action(request, ticket, action, forms, members, allowed):
     except ValidationError as exc:
         apply_service_errors(forms[action], exc)
     return None
+
+
+urlpatterns = [
+    path("exceptions/", exception_queue, name="exceptions"),
+    path("tickets/<int:pk>/", ticket_detail, name="detail"),
+]

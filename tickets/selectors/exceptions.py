@@ -14,7 +14,7 @@ from django.utils import timezone
 from tenancy.models import Branch, Membership, Role
 from tenancy.selectors import branch_subtree, membership_list
 
-from .models import DONE_STATUSES, ExceptionKind, Ticket, TicketEvent, TicketStatus
+from ..models import DONE_STATUSES, ExceptionKind, Ticket, TicketEvent, TicketStatus
 
 # The share of a ticket's resolution time left under which the queue shows it in amber.
 SLA_WARNING_SHARE = 0.2

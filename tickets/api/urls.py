@@ -1,0 +1,18 @@
+"""Routes of the tickets API (included under /api/v1/ by tenancy.api.urls). Each area's module
+registers its viewsets on the router and may list extra paths."""
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from . import kb, sla
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.include_format_suffixes = False
+for area in (sla, kb):
+    area.register(router)
+
+urlpatterns = [
+    *sla.urlpatterns,
+    *kb.urlpatterns,
+    path("", include(router.urls)),
+]

@@ -1,0 +1,1 @@
+"""Forms of the tickets app, one module per area."""

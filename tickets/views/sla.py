@@ -1,0 +1,4 @@
+"""HTML pages of the tickets app: sla."""
+from __future__ import annotations
+
+urlpatterns: list = []
