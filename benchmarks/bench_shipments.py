@@ -1006,10 +1006,11 @@ WHAT_IF = {
 
 
 def what_if(args) -> None:
-    """In process as the owner (row-level security forced on it too): the same fresh batches
-    ingested under each variant's DDL, every variant in a transaction that is rolled back (so
-    nothing is kept and the deferred foreign-key checks at commit are left out for all alike);
-    variants alternate over `--what-if-rounds` rounds."""
+    """In process as the owner (row-level security forced on it too): fresh batches (other
+    waybills for every variant and round, so none runs on pages another warmed) ingested under each
+    variant's DDL, every variant in a transaction that is rolled back (so nothing is kept and the
+    deferred foreign-key checks at commit are left out for all alike); variants alternate over
+    `--what-if-rounds` rounds."""
     from .generate_customers import bench_environment
 
     env = bench_environment(args.db)
@@ -1028,15 +1029,17 @@ def what_if(args) -> None:
 
     tenant = Tenant.objects.get(code=args.tenant)
     n = args.profile_batches
-    data = pools(tenant, 500 * args.batch_size // 1000 * (n + 1), args.batch_size // 10 * (n + 1), args.seed)
+    runs = args.what_if_rounds * len(WHAT_IF)
+    data = pools(tenant, 500 * args.batch_size // 1000 * (n + 1) * runs, args.batch_size // 10 * (n + 1) * runs,
+                 args.seed)
     maker = BatchMaker(data, args.batch_size, args.seed, format(int(time.time()) % 36 ** 5, "x"))
-    batches = [maker.batch() for _ in range(n + 1)]
     times: dict[str, list[float]] = defaultdict(list)
     print(f"what-if: {n} batches of {args.batch_size} (+1 warm-up) per variant and round, in process as the owner, "
           f"rolled back; load {load()}", flush=True)
     for round_ in range(args.what_if_rounds):
         order = list(WHAT_IF) if round_ % 2 == 0 else list(reversed(WHAT_IF))
         for variant in order:
+            batches = [maker.batch() for _ in range(n + 1)]
             with tenant_scope(tenant):
                 with connection.cursor() as cursor:
                     for statement in WHAT_IF[variant]:

@@ -1,7 +1,12 @@
-"""The project's URLs plus `bench/bare-branches/`: the same 50 branches as
-`GET /api/v1/branches/?page_size=50` (newest id first, same fields), from a plain function view
-with one raw query. It sets the tenant for row-level security and nothing else: no token, no
-membership, no permission check, no DRF. The floor the scoped endpoint is compared with."""
+"""The project's URLs plus two comparison views:
+
+- `bench/bare-branches/`: the same 50 branches as `GET /api/v1/branches/?page_size=50` (newest id
+  first, same fields), from a plain function view with one raw query. It sets the tenant for
+  row-level security and nothing else: no token, no membership, no permission check, no DRF. The
+  floor the scoped endpoint is compared with (bench_api_list).
+- `bench/ping/`: a constant JSON answer without any database access (called without cookie or
+  token, the middleware stack touches neither the database nor Redis): the server's ceiling for
+  one request (bench_tickets compares the queue API with it)."""
 from django.db import connection, transaction
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.urls import path
@@ -33,7 +38,12 @@ def bare_branches(request):
     return JsonResponse({"results": [dict(zip(FIELDS, row, strict=True)) for row in rows]})
 
 
+def ping(request):
+    return JsonResponse({"ok": True})
+
+
 urlpatterns = [
     path("bench/bare-branches/", bare_branches, name="bench-bare-branches"),
+    path("bench/ping/", ping, name="bench-ping"),
     *project_urlpatterns,
 ]

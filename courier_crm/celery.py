@@ -53,6 +53,12 @@ app.conf.beat_schedule = {
         "task": "shipments.tasks.platform_exception_sweep",
         "schedule": crontab(minute="*/15"),
     },
+    # SLA clocks of open tickets: warnings, breaches and escalations, every 5 minutes by database
+    # state (each effect is recorded once on the ticket, so a late or repeated run is harmless).
+    "tickets-sla-sweep": {
+        "task": "tickets.tasks.platform_sla_sweep",
+        "schedule": crontab(minute="*/5"),
+    },
     # Tracking-event partitions for this month and the next two (ingest also creates a missing one).
     "shipments-tracking-partitions": {
         "task": "shipments.tasks.platform_tracking_partitions",

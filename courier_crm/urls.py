@@ -16,7 +16,7 @@ urlpatterns = [
     path("compliance/", include("compliance.urls")),
     path("", include((tenancy_urls.urlpatterns, "tenancy"))),
     path("", include((customers_urls.urlpatterns, "customers"))),
-    path("", include((customers_urls.public_urlpatterns, "public"))),
+    path("", include((customers_urls.public_urlpatterns + tickets_urls.public_urlpatterns, "public"))),
     path("", include((shipments_urls.urlpatterns, "shipments"))),
     path("", include((tickets_urls.urlpatterns, "tickets"))),
     *tenancy_urls.root_urlpatterns,

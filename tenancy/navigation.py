@@ -16,15 +16,18 @@ class NavItem:
 
 NAV_ITEMS = [
     NavItem("home", _("Home")),
+    NavItem("tickets:console", _("Console"), "tickets.change_ticket"),
     NavItem("customers:workspace", _("Sales"), "customers.view_lead"),
     NavItem("customers:list", _("Customers"), "customers.view_customer"),
     NavItem("shipments:list", _("Waybills"), "shipments.view_waybill"),
     NavItem("tickets:exceptions", _("Exceptions"), "tickets.resolve_exception"),
+#KBNAV
     NavItem("customers:pipeline", _("Pipeline"), "customers.view_opportunity"),
     NavItem("customers:contracts", _("Contracts"), "customers.view_contract"),
     NavItem("tenancy:members", _("Users & roles"), "tenancy.manage_members"),
     NavItem("tenancy:branches", _("Branches"), "tenancy.view_branch"),
     NavItem("tenancy:rules", _("Rules"), "tenancy.manage_rules"),
+    NavItem("tickets:desk", _("Service desk"), "tickets.manage_service_desk"),
     NavItem("compliance:access_log", _("Access log"), "compliance.view_access_log"),
     NavItem("tenancy:api_tokens", _("API tokens")),
     NavItem("api-docs", _("API docs")),

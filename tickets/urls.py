@@ -1,10 +1,15 @@
 """Routes of the tickets app's pages: each area's views module lists its own."""
-from .views import exceptions, kb, sla
+from .views import console, desk, exceptions, kb, sla, tickets
 
 app_name = "tickets"
 
 urlpatterns = [
+    *console.urlpatterns,
+    *tickets.urlpatterns,
     *exceptions.urlpatterns,
+    *desk.urlpatterns,
     *sla.urlpatterns,
     *kb.urlpatterns,
 ]
+
+public_urlpatterns = console.public_urlpatterns

@@ -187,6 +187,19 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+# Outbound mail (ticket replies by email, surveys): SMTP in production via the env settings;
+# development prints to the console.
+EMAIL_BACKEND = env.str("CRM_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("CRM_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("CRM_EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("CRM_EMAIL_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("CRM_EMAIL_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("CRM_EMAIL_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("CRM_EMAIL_FROM", default="service@courier-crm.local")
+# SMS / WeChat gateway for ticket replies (tickets.channels.WebhookAdapter).
+CRM_MESSAGE_WEBHOOK_URL = env.str("CRM_MESSAGE_WEBHOOK_URL", default="")
+CRM_MESSAGE_WEBHOOK_SECRET = env.str("CRM_MESSAGE_WEBHOOK_SECRET", default="")
+
 # Uploaded files (ticket attachments, evidence). Never served by URL: downloads go through views
 # that check the tenant and the permission.
 MEDIA_ROOT = env.path("CRM_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media"))
@@ -213,6 +226,7 @@ REST_FRAMEWORK = {
         "reveal": env.str("CRM_THROTTLE_REVEAL", default="30/min"),
         "export": env.str("CRM_THROTTLE_EXPORT", default="10/min"),
         "public_lead": env.str("CRM_THROTTLE_PUBLIC_LEAD", default="5/min"),
+        "public_ticket": env.str("CRM_THROTTLE_PUBLIC_TICKET", default="5/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -15,3 +15,5 @@ LANGUAGE_CODE = "zh-hans"
 import tempfile  # noqa: E402
 
 MEDIA_ROOT = tempfile.mkdtemp(prefix="crm-test-media-")
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

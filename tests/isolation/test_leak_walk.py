@@ -75,6 +75,14 @@ HTML_OBJECT_ROUTES = {
     "shipments:consent_add": lambda tw: {"pk": tw.ship.waybill.pk},
     "shipments:customer_waybills": lambda tw: {"customer_id": tw.cust.account.pk},
     "tickets:detail": lambda tw: {"pk": tw.ship.ticket.pk},
+    "tickets:timeline": lambda tw: {"pk": tw.ship.ticket.pk},
+    "tickets:macro_render": lambda tw: {"pk": tw.ship.ticket.pk},
+    "tickets:attachment": lambda tw: {"pk": tw.desk.attachment.pk},
+    "tickets:team_edit": lambda tw: {"pk": tw.desk.team.pk},
+    "tickets:rule_edit": lambda tw: {"pk": tw.desk.rule.pk},
+    "tickets:rule_delete": lambda tw: {"pk": tw.desk.rule.pk},
+    "tickets:macro_edit": lambda tw: {"pk": tw.desk.macro.pk},
+    "tickets:macro_delete": lambda tw: {"pk": tw.desk.macro.pk},
 }
 
 
@@ -102,6 +110,37 @@ def plant_shipment_objects(world) -> None:
             tw.ship = SimpleNamespace(waybill=waybill, ticket=Ticket.objects.get(waybill=waybill), consent=consent)
 
 
+def plant_ticket_objects(world) -> None:
+    """The service desk of both tenants: SLA defaults (calendar with holidays, policies), a team
+    with a routing rule, a macro, a ticket of the person customer with a reply, a note and an
+    attachment, and knowledge-base articles. B's texts carry the canary."""
+    from types import SimpleNamespace
+
+    from tickets.kb_demo import seed_kb_demo
+
+    from tickets.models import AssignMode
+    from tickets.services import conversation, desk, intake
+    from tickets.services.sla import sla_defaults_ensure
+
+    for tw, label in ((world.a, ""), (world.b, CANARY)):
+        admin = tw.user("tenant_admin")
+        with tenant_scope(tw.tenant, user=admin):
+            sla_defaults_ensure()
+            seed_kb_demo()
+            team = desk.team_save(actor=admin, code="complaints", name=f"{label}投诉组",
+                                  assign_mode=AssignMode.ROUND_ROBIN, member_ids=[tw.members["agent"].pk])
+            rule = desk.routing_rule_save(actor=admin, name=f"{label}投诉", team_id=team.pk, category="complaint")
+            macro = desk.macro_save(actor=admin, name=f"{label}致歉", body=f"{label}您好 {{ticket_number}}")
+            ticket = intake.ticket_create(actor=admin, draft=intake.TicketDraft(
+                channel="web", category="complaint", subject=f"{label}包裹破损", description=f"{label}外箱压坏",
+                customer_id=tw.cust.person.pk, caller_email=f"{label.lower()}x@example.com"))
+            conversation.ticket_reply(actor=admin, ticket=ticket, body=f"{label}已受理")
+            conversation.ticket_note(actor=admin, ticket=ticket, body=f"{label}内部备注")
+            attachment = conversation.attachment_add(actor=admin, ticket=ticket, name=f"{label}photo.txt",
+                                                     content=f"{label} evidence".encode())
+            tw.desk = SimpleNamespace(team=team, rule=rule, macro=macro, ticket=ticket, attachment=attachment)
+
+
 # Second path parameters of nested API routes (the first, pk, is found through the viewset's model).
 API_EXTRA_PARAMS = {
     "tag_id": lambda tw: tw.cust.tag.pk,
@@ -111,6 +150,9 @@ API_EXTRA_PARAMS = {
 ALLOWLIST = {
     "customers/import/template/<str:kind>/": (
         "A static sample file (header row and one example) per import kind; it reads no tenant data."),
+    "p/<slug:tenant_code>/support/": (
+        "The public service-request form: anonymous by design and addressed by company code; it can only add a new "
+        "ticket to the named company (tests/tickets/test_console_views.py covers it)."),
     "p/<slug:tenant_code>/lead/": (
         "The public lead form: anonymous by design and addressed by company code; it can only add a new lead to "
         "the named company (tests/customers/test_sales_views.py covers it)."),
@@ -162,6 +204,7 @@ def test_every_route_is_walked_or_allowlisted(world):
     plant_canaries(world)
     plant_customer_objects(world)
     plant_shipment_objects(world)
+    plant_ticket_objects(world)
     world.a.token = _a_token(world)
     unknown = []
     for route in walked_routes():
@@ -284,6 +327,7 @@ def test_leak_walk(walls, world, role):
     plant_canaries(world)
     plant_customer_objects(world)
     plant_shipment_objects(world)
+    plant_ticket_objects(world)
     world.a.token = _a_token(world)
     with tenant_scope(world.a.tenant):
         from compliance.services import access_log_record

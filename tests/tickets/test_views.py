@@ -245,7 +245,7 @@ def test_ticket_page_assign_and_status_with_errors_in_the_form(world, queue):
     assert kinds == [("created", "new"), ("assigned", "assigned"), ("status", "resolved")]
     page = client.get(url)
     assert "已补发" in page.content.decode() and "交给你" in page.content.decode()
-    assert not page.context["can_assign"]                          # resolved: no longer assignable
+    assert not page.context["can_change"]                          # resolved: no longer assignable
     assert client.post(url, {"action": "bogus"}).status_code == 404
 
 

@@ -3,15 +3,16 @@ registers its viewsets on the router and may list extra paths."""
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import kb, sla
+from . import kb, sla, tickets
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.include_format_suffixes = False
-for area in (sla, kb):
+for area in (tickets, sla, kb):
     area.register(router)
 
 urlpatterns = [
+    *(path(route, view.as_view(), name=name) for route, view, name in tickets.urlpatterns_paths),
     *sla.urlpatterns,
     *kb.urlpatterns,
     path("", include(router.urls)),

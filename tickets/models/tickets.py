@@ -183,6 +183,7 @@ class TicketEventKind(models.TextChoices):
     ASSIGNED = "assigned", _("Assigned")
     STATUS = "status", _("Status changed")
     REPLY = "reply", _("Public reply")
+    CUSTOMER_MESSAGE = "customer_message", _("Customer wrote")
     NOTE = "note", _("Internal note")
     ESCALATED = "escalated", _("Escalated")
     SLA_BREACHED = "sla_breached", _("SLA breached")

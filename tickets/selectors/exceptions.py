@@ -14,10 +14,8 @@ from django.utils import timezone
 from tenancy.models import Branch, Membership, Role
 from tenancy.selectors import branch_subtree, membership_list
 
+from .. import rules
 from ..models import DONE_STATUSES, ExceptionKind, Ticket, TicketEvent, TicketStatus
-
-# The share of a ticket's resolution time left under which the queue shows it in amber.
-SLA_WARNING_SHARE = 0.2
 
 # Roles a queue's tickets may be given to.
 ASSIGNABLE_ROLES = (Role.AGENT, Role.BRANCH_MANAGER)
@@ -108,11 +106,14 @@ def exception_tickets_chosen(*, membership: Membership | None, ids: list[int]) -
 
 @dataclass
 class Sla:
-    state: str                  # "none", "ok", "warning" (under SLA_WARNING_SHARE left) or "breached"
+    state: str                  # "none", "ok", "warning" (under the amber share left) or "breached"
     due: dt.datetime | None
 
 
-def sla_of(ticket: Ticket, *, now: dt.datetime) -> Sla:
+def sla_of(ticket: Ticket, *, now: dt.datetime, amber_percent: int | None = None) -> Sla:
+    """The resolution clock of one ticket; lists pass `amber_percent` read once for all rows."""
+    if amber_percent is None:
+        amber_percent = rules.SLA_AMBER_PERCENT.value()
     due = ticket.resolution_due
     if due is None:
         return Sla("none", None)
@@ -120,15 +121,16 @@ def sla_of(ticket: Ticket, *, now: dt.datetime) -> Sla:
     if left.total_seconds() <= 0:
         return Sla("breached", due)
     total = due - ticket.created_at
-    if total.total_seconds() > 0 and left < total * SLA_WARNING_SHARE:
+    if total.total_seconds() > 0 and left < total * (amber_percent / 100):
         return Sla("warning", due)
     return Sla("ok", due)
 
 
 def with_sla(tickets: list[Ticket], *, now: dt.datetime | None = None) -> list[Ticket]:
     now = now or timezone.now()
+    amber_percent = rules.SLA_AMBER_PERCENT.value()
     for ticket in tickets:
-        ticket.sla = sla_of(ticket, now=now)
+        ticket.sla = sla_of(ticket, now=now, amber_percent=amber_percent)
     return tickets
 
 

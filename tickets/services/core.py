@@ -17,7 +17,8 @@ from tenancy.scoping import current_state, current_tenant_id
 from tenancy.services import number_next, require_perm
 
 from .. import rules
-from ..models import DONE_STATUSES, Ticket, TicketEvent, TicketEventKind, TicketPriority, TicketStatus
+from ..models import DONE_STATUSES, Ticket, TicketEvent, TicketEventKind, TicketStatus
+from . import sla
 
 # ARCHITECTURE.md §5: new → assigned → in_progress ⇄ waiting_customer → resolved → closed;
 # resolved → reopened → in_progress (within the reopen window).
@@ -76,30 +77,43 @@ def exception_tickets_open(requests: list[ExceptionTicketRequest], *, now: dt.da
             return 0
         last = number_next(f"ticket-{now.year}", len(todo))
         first = last - len(todo) + 1
-        first_response = rules.FIRST_RESPONSE_MINUTES.value()
-        urgent_response = rules.URGENT_FIRST_RESPONSE_MINUTES.value()
-        resolution_due = now + dt.timedelta(hours=rules.RESOLUTION_HOURS.value())
+        dues, teams = {}, {}
+        for r in todo:
+            key = (r.category, r.priority, r.customer_id)
+            if key not in dues:
+                dues[key] = sla.sla_dues_for(category=r.category, priority=r.priority, customer_id=r.customer_id,
+                                             start=now)
+            route = (r.category, r.priority, r.branch_id)
+            if route not in teams:
+                teams[route] = _route_exception(r)
+        plan = [(r, dues[(r.category, r.priority, r.customer_id)], teams[(r.category, r.priority, r.branch_id)])
+                for r in todo]
         cursor.execute(
             f"""INSERT INTO {table} (tenant_id, number, customer_id, waybill_id, category, channel, priority, status,
-                    branch_id, subject, description, exception_kind, first_response_due, resolution_due,
-                    first_response_breached, resolution_breached, created_at, updated_at, tags)
+                    branch_id, team_id, subject, description, exception_kind, sla_policy_id, first_response_due,
+                    resolution_due, first_response_warn_at, resolution_warn_at, first_response_breached,
+                    resolution_breached, created_at, updated_at, tags)
                 SELECT %s, v.number, v.customer_id, v.waybill_id, v.category, 'system', v.priority, 'new',
-                       v.branch_id, v.subject, v.description, v.kind, v.first_due, %s, false, false, %s, %s, ARRAY[]::varchar[]
+                       v.branch_id, v.team_id, v.subject, v.description, v.kind, v.policy_id, v.first_due,
+                       v.resolution_due, v.first_warn, v.resolution_warn, false, false, %s, %s, ARRAY[]::varchar[]
                 FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::bigint[],
-                            %s::text[], %s::text[], %s::text[], %s::timestamptz[])
-                     AS v(number, customer_id, waybill_id, category, priority, branch_id, subject, description,
-                          kind, first_due)
+                            %s::bigint[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::timestamptz[],
+                            %s::timestamptz[], %s::timestamptz[], %s::timestamptz[])
+                     AS v(number, customer_id, waybill_id, category, priority, branch_id, team_id, subject,
+                          description, kind, policy_id, first_due, resolution_due, first_warn, resolution_warn)
                 ON CONFLICT (tenant_id, waybill_id, exception_kind)
                    WHERE waybill_id IS NOT NULL AND NOT exception_kind = '' AND NOT status IN ('resolved', 'closed')
                 DO NOTHING
                 RETURNING id, exception_kind""",
-            [tenant_id, resolution_due, now, now,
+            [tenant_id, now, now,
              [_number(now.year, first + i) for i in range(len(todo))],
-             [r.customer_id for r in todo], [r.waybill_id for r in todo], [r.category for r in todo],
-             [r.priority for r in todo], [r.branch_id for r in todo], [r.subject[:200] for r in todo],
-             [r.description for r in todo], [r.kind for r in todo],
-             [now + dt.timedelta(minutes=urgent_response if r.priority == TicketPriority.URGENT else first_response)
-              for r in todo]],
+             [r.customer_id for r, _d, _t in plan], [r.waybill_id for r, _d, _t in plan],
+             [r.category for r, _d, _t in plan], [r.priority for r, _d, _t in plan],
+             [r.branch_id for r, _d, _t in plan], [t for _r, _d, t in plan],
+             [r.subject[:200] for r, _d, _t in plan], [r.description for r, _d, _t in plan],
+             [r.kind for r, _d, _t in plan], [d.policy_id for _r, d, _t in plan],
+             [d.first_response_due for _r, d, _t in plan], [d.resolution_due for _r, d, _t in plan],
+             [d.first_response_warn_at for _r, d, _t in plan], [d.resolution_warn_at for _r, d, _t in plan]],
         )
         created = cursor.fetchall()
         if created:
@@ -110,6 +124,17 @@ def exception_tickets_open(requests: list[ExceptionTicketRequest], *, now: dt.da
                 [tenant_id, now, [row[0] for row in created], [row[1] for row in created]],
             )
     return len(created)
+
+
+def _route_exception(request: ExceptionTicketRequest) -> int | None:
+    """The team of a system ticket by the tenant's routing rules (category, priority, branch)."""
+    from tenancy.models import Branch
+
+    from .intake import route_team
+
+    branch = Branch.objects.filter(pk=request.branch_id).first() if request.branch_id else None
+    team = route_team(category=request.category, priority=request.priority, branch=branch, customer=None)
+    return team.pk if team else None
 
 
 def _lock(ticket: Ticket) -> Ticket:
@@ -127,12 +152,16 @@ def _check_branch_scope(actor: User, ticket: Ticket) -> None:
         raise PermissionDenied(_("This ticket belongs to another branch."))
 
 
-def ticket_transition(*, actor: User, ticket: Ticket, to_status: str, note: str = "") -> Ticket:
-    """Move a ticket to `to_status` if the state machine allows it; writes the timeline."""
-    require_perm(actor, "tickets.change_ticket")
+def ticket_transition(*, actor: User | None, ticket: Ticket, to_status: str, note: str = "",
+                      system: bool = False) -> Ticket:
+    """Move a ticket to `to_status` if the state machine allows it; writes the timeline.
+    `system` transitions (a customer's message arriving, a merge) skip the actor's checks."""
+    if not system:
+        require_perm(actor, "tickets.change_ticket")
     with transaction.atomic():
         ticket = _lock(ticket)
-        _check_branch_scope(actor, ticket)
+        if not system:
+            _check_branch_scope(actor, ticket)
         if to_status not in ALLOWED_TRANSITIONS.get(ticket.status, set()):
             raise ValidationError({"status": _("A ticket cannot go from “%(from)s” to “%(to)s”.") % {
                 "from": TicketStatus(ticket.status).label, "to": TicketStatus(to_status).label
@@ -147,6 +176,11 @@ def ticket_transition(*, actor: User, ticket: Ticket, to_status: str, note: str 
         from_status = ticket.status
         ticket.status = to_status
         ticket.updated_at = now
+        # The customer's turn stops the clocks; the ticket coming back to us starts them again.
+        if to_status == TicketStatus.WAITING_CUSTOMER:
+            sla.sla_pause(ticket, now=now)
+        elif from_status == TicketStatus.WAITING_CUSTOMER:
+            sla.sla_resume(ticket, now=now)
         if to_status == TicketStatus.RESOLVED:
             ticket.resolved_at = now
             if ticket.resolution_due and now > ticket.resolution_due:
@@ -155,7 +189,7 @@ def ticket_transition(*, actor: User, ticket: Ticket, to_status: str, note: str 
             ticket.closed_at = now
         elif to_status == TicketStatus.REOPENED:
             ticket.resolved_at = None
-        if ticket.first_responded_at is None and to_status != TicketStatus.ASSIGNED:
+        if ticket.first_responded_at is None and to_status != TicketStatus.ASSIGNED and not system:
             ticket.first_responded_at = now
             if ticket.first_response_due and now > ticket.first_response_due:
                 ticket.first_response_breached = True
@@ -165,8 +199,10 @@ def ticket_transition(*, actor: User, ticket: Ticket, to_status: str, note: str 
     return ticket
 
 
-def ticket_assign(*, actor: User, ticket: Ticket, assignee: Membership, note: str = "") -> Ticket:
-    """Give a ticket to a colleague (a new ticket becomes assigned); writes the timeline."""
+def ticket_assign(*, actor: User, ticket: Ticket, assignee: Membership, note: str = "",
+                  require_reason: bool = True) -> Ticket:
+    """Give a ticket to a colleague (a new ticket becomes assigned); writes the timeline. Taking
+    a ticket away from someone needs a reason (bulk actions of the exception queue pass theirs)."""
     require_perm(actor, "tickets.change_ticket")
     if not assignee.is_active:
         raise ValidationError({"assignee": _("This person is no longer active.")})
@@ -176,6 +212,8 @@ def ticket_assign(*, actor: User, ticket: Ticket, assignee: Membership, note: st
         if ticket.status in DONE_STATUSES:
             raise ValidationError({"assignee": _("A resolved or closed ticket cannot be reassigned.")})
         previous = ticket.assignee_id
+        if previous is not None and previous != assignee.pk and require_reason and not note.strip():
+            raise ValidationError({"note": _("Say why the ticket goes to someone else.")})
         ticket.assignee = assignee
         from_status = ticket.status
         if ticket.status == TicketStatus.NEW:
@@ -205,7 +243,8 @@ def _bulk(tickets: list[Ticket], action) -> tuple[int, list[tuple[Ticket, str]]]
 def tickets_assign_bulk(*, actor: User, tickets: list[Ticket], assignee: Membership, note: str = ""):
     """Assign many tickets; returns (assigned count, [(ticket, why not)])."""
     require_perm(actor, "tickets.resolve_exception")
-    return _bulk(tickets, lambda t: ticket_assign(actor=actor, ticket=t, assignee=assignee, note=note))
+    return _bulk(tickets, lambda t: ticket_assign(actor=actor, ticket=t, assignee=assignee, note=note,
+                                                   require_reason=False))
 
 
 def tickets_resolve_bulk(*, actor: User, tickets: list[Ticket], note: str):

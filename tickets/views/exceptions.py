@@ -4,15 +4,12 @@ the waybill's tracking, assign, change status). Thin: parse → service/selector
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from shipments.selectors import waybill_timeline
 from tenancy.forms import apply_service_errors
 from tenancy.views import perm_required
 
@@ -20,11 +17,8 @@ from .. import services
 from ..forms.exceptions import (
     ExceptionBulkForm,
     ExceptionQueueFilterForm,
-    TicketAssignForm,
-    TicketStatusForm,
     queue_cursor,
 )
-from ..models import TicketStatus
 from ..selectors import exceptions as selectors
 
 PAGE_SIZE = 50
@@ -101,60 +95,6 @@ def _bulk_action(request, form, members):
     return redirect(request.get_full_path())
 
 
-# --- one ticket --------------------------------------------------------------------------------
-
-@perm_required("tickets.view_ticket")
-def ticket_detail(request, pk: int):
-    membership = request.membership
-    ticket = selectors.ticket_get(membership=membership, pk=pk)
-    may_change = request.user.has_perm("tickets.change_ticket")
-    allowed = [s for s in TicketStatus.values if s in services.ALLOWED_TRANSITIONS.get(ticket.status, ())]
-    members = list(selectors.assignable_members(membership=membership)) if may_change and ticket.is_open else []
-    forms = {"assign": TicketAssignForm(members=members, prefix="assign"),
-             "status": TicketStatusForm(allowed=allowed, prefix="status")}
-    status = 200
-    if request.method == "POST":
-        if not may_change:
-            raise PermissionDenied
-        response = _ticket_action(request, ticket, request.POST.get("action", ""), forms, members, allowed)
-        if response is not None:
-            return response
-        status = 400
-    return render(request, "tickets/ticket_detail.html", {
-        "ticket": ticket, "events": selectors.ticket_timeline(ticket_id=ticket.pk),
-        "waybill_events": waybill_timeline(waybill_id=ticket.waybill_id) if ticket.waybill_id else None,
-        "can_change": may_change and bool(allowed), "can_assign": may_change and ticket.is_open, "forms": forms,
-        "sla": selectors.sla_of(ticket, now=timezone.now()) if ticket.is_open else None,
-    }, status=status)
-
-
-def _ticket_action(request, ticket, action, forms, members, allowed):
-    try:
-        if action == "assign":
-            forms["assign"] = form = TicketAssignForm(request.POST, members=members, prefix="assign")
-            if form.is_valid():
-                assignee = next(m for m in members if m.pk == form.cleaned_data["assignee"])
-                services.ticket_assign(actor=request.user, ticket=ticket, assignee=assignee,
-                                       note=form.cleaned_data["note"])
-                messages.success(request, _("Ticket assigned to %(name)s.") % {"name": assignee.user.display_name})
-                return redirect("tickets:detail", ticket.pk)
-        elif action == "status":
-            forms["status"] = form = TicketStatusForm(request.POST, allowed=allowed, prefix="status")
-            if form.is_valid():
-                ticket = services.ticket_transition(actor=request.user, ticket=ticket,
-                                                    to_status=form.cleaned_data["status"],
-                                                    note=form.cleaned_data["note"])
-                messages.success(request, _("Status changed to “%(status)s”.") % {
-                    "status": TicketStatus(ticket.status).label})
-                return redirect("tickets:detail", ticket.pk)
-        else:
-            raise Http404
-    except ValidationError as exc:
-        apply_service_errors(forms[action], exc)
-    return None
-
-
 urlpatterns = [
     path("exceptions/", exception_queue, name="exceptions"),
-    path("tickets/<int:pk>/", ticket_detail, name="detail"),
 ]

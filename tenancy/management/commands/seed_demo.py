@@ -10,6 +10,7 @@ from shipments.demo import seed_shipments
 from tenancy.models import Branch, BranchKind, Membership, Role, Tenant, User
 from tenancy.scoping import tenant_scope
 from tenancy.services import platform_tenant_create
+from tickets.demo import seed_service_desk
 
 DEMO_PASSWORD = "Courier-Demo-2026"
 
@@ -116,6 +117,7 @@ class Command(BaseCommand):
         with tenant_scope(tenant, user=admin):
             seed_customers(tenant=tenant, admin=admin, phone_prefix=company["phones"],
                            provinces=[(province, city) for _c, _n, province, city, _b in company["regions"]])
+            seed_service_desk(admin=admin, prefix=company["prefix"])
             seed_shipments(prefix=company["prefix"])
 
     @staticmethod
