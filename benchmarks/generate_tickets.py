@@ -467,7 +467,6 @@ def ensure_staff(tenant, agents: int, teams: int, username: str) -> dict:
         existing = {u.username: u for u in User.objects.filter(username__in=[username.format(n)
                                                                              for n in range(1, agents + 1)])}
         memberships = {m.user_id: m for m in Membership.objects.filter(user__in=existing.values())}
-        per_team = -(-agents // teams)
         team_objs = []
         for t in range(teams):
             code, name, _mix = TEAMS[t % len(TEAMS)]
@@ -489,7 +488,7 @@ def ensure_staff(tenant, agents: int, teams: int, username: str) -> dict:
             if membership is None:
                 membership = Membership(user=user, role="agent", branch=hq, title="客服专员")
                 membership.save()
-            t = (n - 1) // per_team
+            t = (n - 1) * teams // agents   # every team gets members (25 each at 200 / 8)
             team = team_objs[t]
             if (team.pk, membership.pk) not in members:
                 TeamMember(team=team, membership=membership).save()

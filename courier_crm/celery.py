@@ -59,6 +59,12 @@ app.conf.beat_schedule = {
         "task": "tickets.tasks.platform_sla_sweep",
         "schedule": crontab(minute="*/5"),
     },
+    # Public replies still pending a couple of minutes after they were written (their delivery
+    # message was lost) are queued again; delivery sends a pending message once, under a lock.
+    "tickets-outbound-sweep": {
+        "task": "tickets.tasks.platform_outbound_sweep",
+        "schedule": crontab(minute="*/3"),
+    },
     # Tracking-event partitions for this month and the next two (ingest also creates a missing one).
     "shipments-tracking-partitions": {
         "task": "shipments.tasks.platform_tracking_partitions",

@@ -95,6 +95,10 @@ def home(request):
         context["exceptions"] = exception_queue_summary(membership=membership)
     if membership.role == Role.AGENT and request.user.has_perm("shipments.view_waybill"):
         context["waybill_lookup"] = True
+    if membership.role == Role.AGENT and request.user.has_perm("tickets.view_ticket"):
+        from tickets.selectors.queues import queue_counts
+
+        context["ticket_queue"] = queue_counts(membership=membership)
     if membership.role == Role.BRANCH_MANAGER and membership.branch_id:
         context["subtree"] = selectors.branch_list().filter(path__startswith=membership.branch.path)
         context["team"] = selectors.membership_list(branch_subtree_of=membership.branch, active=True)[:100]

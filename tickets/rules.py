@@ -1,7 +1,10 @@
 """The tickets app's business rules (DOMAIN.md §3): per-tenant settings with their defaults.
 
-The tickets issue adds SLA policies per category × priority and business calendars; until then
-exception tickets get their clocks from these two numbers."""
+The SLA targets themselves are rows a tenant admin edits (tickets.models.SlaPolicy per category ×
+priority, optionally per B-end contract, each on a business calendar — defaults from DOMAIN.md §3
+made by `sla_defaults_ensure`); the three target numbers below are the fallback for a ticket no
+policy matches. The rest are the knobs of the sweep, the queues, attachments, the public form and
+the knowledge base."""
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
@@ -39,8 +42,7 @@ ATTACHMENT_TYPES = Rule("tickets.attachment_types", "image/jpeg,image/png,image/
 ATTACHMENTS_PER_TICKET = Rule("tickets.attachments_per_ticket", 20, _("Attachments: most files per ticket"),
                               kind="int", min_value=1, max_value=200)
 
-# Inbound messages (email, WeChat): a message on a thread whose ticket was resolved longer ago
-# than the reopen window opens a new ticket instead of reopening.
+# The company's public "contact customer service" form (/p/<company code>/support/).
 PUBLIC_FORM_ENABLED = Rule("tickets.public_form_enabled", True, _("Public web form for service requests is on"),
                            kind="bool")
 

@@ -1,22 +1,35 @@
-"""Celery tasks of the tickets app: the SLA sweep (per tenant, by database state, every 5 minutes
-from the beat schedule). A lost or doubled run is harmless: each warning, breach and escalation is
-recorded once on the ticket, and the next run picks up whatever a missed one left."""
+"""Celery tasks of the tickets app.
+
+- The SLA sweep (per tenant, by database state, every 5 minutes from the beat schedule). A lost or
+  doubled run is harmless: each warning, breach and escalation is recorded once on the ticket, and
+  the next run picks up whatever a missed one left.
+- Delivery of public replies: one task per message, enqueued after commit, plus a sweep by database
+  state that picks up messages whose task was lost (Redis down, worker killed). Delivery is
+  idempotent (only a pending message is sent, under a row lock), so acks_late is safe."""
 from __future__ import annotations
+
+import datetime as dt
 
 from celery import shared_task
 from django.db import OperationalError
+from django.utils import timezone
 
 from tenancy.models import Tenant
 from tenancy.tasks import TenantTask
 
-from .services import sla
+from .channels import TransientDeliveryError
+from .models import DeliveryStatus, OutboundMessage
+from .services import conversation, sla_sweep
+
+MAX_DELIVERY_RETRIES = 5
+RESEND_AFTER = dt.timedelta(minutes=2)
 
 
 @shared_task(base=TenantTask, name="tickets.tasks.sla_sweep_tenant", acks_late=True, ignore_result=True,
              autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=120, max_retries=3)
 def sla_sweep_tenant(*, tenant_id: int) -> dict:
     """Warn, mark breaches and escalate the open tickets of one tenant (idempotent)."""
-    return sla.sla_sweep().as_dict()
+    return sla_sweep.sla_sweep().as_dict()
 
 
 @shared_task(name="tickets.tasks.platform_sla_sweep", ignore_result=True)
@@ -25,4 +38,34 @@ def platform_sla_sweep() -> int:
     tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
     for tenant_id in tenant_ids:
         sla_sweep_tenant.delay(tenant_id=tenant_id)
+    return len(tenant_ids)
+
+@shared_task(base=TenantTask, bind=True, name="tickets.tasks.outbound_deliver", acks_late=True, ignore_result=True,
+             max_retries=MAX_DELIVERY_RETRIES)
+def outbound_deliver(self, *, tenant_id: int, message_id: int) -> str:
+    try:
+        return conversation.outbound_deliver(message_id=message_id)
+    except TransientDeliveryError as exc:
+        if self.request.retries >= MAX_DELIVERY_RETRIES:
+            conversation.outbound_note_failure(message_id=message_id, error=str(exc))
+            return DeliveryStatus.FAILED
+        raise self.retry(exc=exc, countdown=min(600, 15 * 2 ** self.request.retries)) from exc
+
+
+@shared_task(base=TenantTask, name="tickets.tasks.outbound_sweep", acks_late=True, ignore_result=True)
+def outbound_sweep(*, tenant_id: int) -> int:
+    """Re-enqueue pending messages older than a couple of minutes (their task was lost)."""
+    ids = list(OutboundMessage.objects.filter(status=DeliveryStatus.PENDING,
+                                              created_at__lt=timezone.now() - RESEND_AFTER)
+               .order_by("id").values_list("id", flat=True)[:1000])
+    for message_id in ids:
+        outbound_deliver.delay(tenant_id=tenant_id, message_id=message_id)
+    return len(ids)
+
+
+@shared_task(name="tickets.tasks.platform_outbound_sweep", ignore_result=True)
+def platform_outbound_sweep() -> int:
+    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        outbound_sweep.delay(tenant_id=tenant_id)
     return len(tenant_ids)

@@ -75,7 +75,7 @@ def _outbound(ticket: Ticket, event: TicketEvent, stage: str, now: dt.datetime) 
 
 
 def _enqueue_delivery(tenant_id: int, message_id: int) -> None:
-    from ..outbound_tasks import outbound_deliver
+    from ..tasks import outbound_deliver
 
     outbound_deliver.delay(tenant_id=tenant_id, message_id=message_id)
 
