@@ -44,8 +44,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 crm \
  && useradd --system --uid 10001 --gid crm --create-home --home-dir /home/crm \
             --shell /usr/sbin/nologin crm \
- && mkdir -p /var/lib/celery \
- && chown crm:crm /var/lib/celery
+ && mkdir -p /var/lib/celery /var/lib/crm/media \
+ && chown crm:crm /var/lib/celery /var/lib/crm/media
 COPY --from=build /opt/venv /opt/venv
 # Code and static files stay owned by root: the application user can read but not change them.
 COPY --from=build /app /app

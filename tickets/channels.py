@@ -13,6 +13,7 @@ Transient failures raise `TransientDeliveryError` (the task retries with backoff
 return a failed result."""
 from __future__ import annotations
 
+import abc
 import hashlib
 import hmac
 import json
@@ -48,13 +49,14 @@ class DeliveryResult:
     error: str = ""
 
 
-class ChannelAdapter:
+class ChannelAdapter(abc.ABC):
     """Base of the adapters; `send` is the one method."""
 
     needs_recipient = True
 
-    def send(self, message: OutgoingText) -> DeliveryResult:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def send(self, message: OutgoingText) -> DeliveryResult:
+        """Deliver one message; raise TransientDeliveryError when a later try may succeed."""
 
 
 class RecordOnlyAdapter(ChannelAdapter):

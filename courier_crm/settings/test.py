@@ -8,7 +8,10 @@ from .base import CACHES, DATABASES, env  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATABASES["default"]["CONN_MAX_AGE"] = 0
-DATABASES["default"]["TEST"] = {"NAME": env.str("CRM_TEST_DB_NAME", default="test_courier_crm")}
+# The test database is named after the configured one, so runs against different databases
+# (two checkouts, parallel sessions) never drop each other's test database.
+DATABASES["default"]["TEST"] = {"NAME": env.str("CRM_TEST_DB_NAME",
+                                                default=f"test_{DATABASES['default']['NAME']}")}
 CACHES["default"]["KEY_PREFIX"] = "crm-test"
 LANGUAGE_CODE = "zh-hans"
 # Each test run (and each xdist worker) writes attachments to its own temporary folder.

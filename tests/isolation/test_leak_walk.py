@@ -83,6 +83,13 @@ HTML_OBJECT_ROUTES = {
     "tickets:rule_delete": lambda tw: {"pk": tw.desk.rule.pk},
     "tickets:macro_edit": lambda tw: {"pk": tw.desk.macro.pk},
     "tickets:macro_delete": lambda tw: {"pk": tw.desk.macro.pk},
+    "tickets:kb_article": lambda tw: {"pk": tw.desk.article.pk},
+    "tickets:kb_edit": lambda tw: {"pk": tw.desk.article.pk},
+    "tickets:kb_publish": lambda tw: {"pk": tw.desk.article.pk},
+    "tickets:kb_archive": lambda tw: {"pk": tw.desk.article.pk},
+    "tickets:kb_version": lambda tw: {"pk": tw.desk.article.pk, "version": 1},
+    "tickets:kb_category_edit": lambda tw: {"pk": tw.desk.category.pk},
+    "tickets:kb_category_delete": lambda tw: {"pk": tw.desk.category.pk},
 }
 
 
@@ -119,7 +126,7 @@ def plant_ticket_objects(world) -> None:
     from tickets.kb_demo import seed_kb_demo
 
     from tickets.models import AssignMode
-    from tickets.services import conversation, desk, intake
+    from tickets.services import conversation, desk, intake, kb
     from tickets.services.sla import sla_defaults_ensure
 
     for tw, label in ((world.a, ""), (world.b, CANARY)):
@@ -138,7 +145,13 @@ def plant_ticket_objects(world) -> None:
             conversation.ticket_note(actor=admin, ticket=ticket, body=f"{label}内部备注")
             attachment = conversation.attachment_add(actor=admin, ticket=ticket, name=f"{label}photo.txt",
                                                      content=f"{label} evidence".encode())
-            tw.desk = SimpleNamespace(team=team, rule=rule, macro=macro, ticket=ticket, attachment=attachment)
+            category = kb.category_create(actor=admin, name=f"{label}寄件须知")
+            article = kb.article_create(actor=admin, title=f"{label}寄件禁运品", body=f"{label}锂电池不可寄递",
+                                        category=category, note=f"{label}初版", publish=True)
+            kb.article_update(actor=admin, article=article, body=f"{label}锂电池与液体不可寄递",
+                              note=f"{label}待发布")
+            tw.desk = SimpleNamespace(team=team, rule=rule, macro=macro, ticket=ticket, attachment=attachment,
+                                      article=article, category=category)
 
 
 # Second path parameters of nested API routes (the first, pk, is found through the viewset's model).

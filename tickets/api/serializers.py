@@ -1,11 +1,14 @@
 """Shapes of the tickets API. Personal values are masked (reveal through POST /api/v1/pii/reveal/)."""
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from shipments.api.serializers import MaskedField
 
 from ..models import (
+    AssignMode,
+    CustomerClass,
     Macro,
     MacroAction,
     ReplyStage,
@@ -19,6 +22,35 @@ from ..models import (
     TicketPriority,
     TicketStatus,
 )
+
+_NAMED_FIELDS: dict[str, type] = {}
+
+
+def named_choice(component: str, choices, *, blank: bool = False, **kwargs) -> serializers.ChoiceField:
+    """A choice field whose OpenAPI enum is the named component `component` (`…OrBlankEnum`
+    with "" added when `blank`), so every use of one choice set shares one stable name."""
+    name = component.replace("Enum", "OrBlankEnum") if blank else component
+    if name not in _NAMED_FIELDS:
+        values = [value for value, _label in choices] + ([""] if blank else [])
+        field_class = type(f"{name}Field", (serializers.ChoiceField,), {})
+        _NAMED_FIELDS[name] = extend_schema_field({"type": "string", "enum": values}, component_name=name)(field_class)
+    return _NAMED_FIELDS[name](choices=choices, allow_blank=blank, **kwargs)
+
+
+def status_field(**kwargs):
+    return named_choice("TicketStatusEnum", TicketStatus.choices, **kwargs)
+
+
+def category_field(**kwargs):
+    return named_choice("TicketCategoryEnum", TicketCategory.choices, **kwargs)
+
+
+def priority_field(**kwargs):
+    return named_choice("TicketPriorityEnum", TicketPriority.choices, **kwargs)
+
+
+def stage_field(**kwargs):
+    return named_choice("ReplyStageEnum", ReplyStage.choices, **kwargs)
 
 
 class QueueRowSerializer(serializers.Serializer):
@@ -58,14 +90,18 @@ class TicketSerializer(serializers.ModelSerializer):
     waybill_number = serializers.CharField(source="waybill.number", read_only=True, default="")
     assignee_name = serializers.CharField(source="assignee.user.display_name", read_only=True, default="")
     team_name = serializers.CharField(source="team.name", read_only=True, default="")
+    category = category_field(read_only=True)
+    channel = named_choice("TicketChannelEnum", TicketChannel.choices, read_only=True)
+    priority = priority_field(read_only=True)
+    status = status_field(read_only=True)
 
     class Meta:
         model = Ticket
         fields = ["id", "number", "subject", "description", "category", "channel", "priority", "status", "customer",
                   "contact", "caller_name", "caller_phone", "caller_email", "waybill", "waybill_number", "branch",
                   "team", "team_name", "assignee", "assignee_name", "tags", "exception_kind", "external_ref",
-                  "first_response_due", "resolution_due", "first_response_breached", "resolution_breached",
-                  "sla_paused_at", "escalation_level", "merged_into", "split_from", "created_at",
+                  "sla_policy", "first_response_due", "resolution_due", "first_response_breached",
+                  "resolution_breached", "sla_paused_at", "escalation_level", "merged_into", "split_from", "created_at",
                   "first_responded_at", "resolved_at", "closed_at", "updated_at"]
         read_only_fields = fields
 
@@ -73,11 +109,13 @@ class TicketSerializer(serializers.ModelSerializer):
 class TicketEventSerializer(serializers.ModelSerializer):
     actor_name = serializers.CharField(source="actor.display_name", read_only=True, default="")
     delivery = serializers.SerializerMethodField()
+    from_number = serializers.CharField(read_only=True, default="",
+                                        help_text="Number of the merged ticket this event comes from; empty: this one")
 
     class Meta:
         model = TicketEvent
         fields = ["id", "ticket", "kind", "actor", "actor_name", "from_status", "to_status", "body", "data",
-                  "created_at", "delivery"]
+                  "created_at", "delivery", "from_number"]
         read_only_fields = fields
 
     def get_delivery(self, event) -> str | None:
@@ -114,10 +152,10 @@ class TicketDetailSerializer(TicketSerializer):
 class TicketCreateSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=[c for c in TicketChannel.choices if c[0] != "system"],
                                       default=TicketChannel.API)
-    category = serializers.ChoiceField(choices=TicketCategory.choices)
+    category = category_field()
     subject = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    priority = serializers.ChoiceField(choices=TicketPriority.choices, default=TicketPriority.NORMAL)
+    priority = priority_field(default=TicketPriority.NORMAL)
     customer = serializers.IntegerField(required=False, allow_null=True, source="customer_id")
     contact = serializers.IntegerField(required=False, allow_null=True, source="contact_id")
     caller_phone = serializers.CharField(required=False, allow_blank=True, default="", max_length=40)
@@ -132,8 +170,8 @@ class TicketCreateSerializer(serializers.Serializer):
 
 
 class TicketUpdateSerializer(serializers.Serializer):
-    category = serializers.ChoiceField(choices=TicketCategory.choices, required=False)
-    priority = serializers.ChoiceField(choices=TicketPriority.choices, required=False)
+    category = category_field(required=False)
+    priority = priority_field(required=False)
     subject = serializers.CharField(max_length=200, required=False)
     tags = serializers.ListField(child=serializers.CharField(max_length=30), required=False)
     team = serializers.IntegerField(required=False, allow_null=True, source="team_id")
@@ -143,7 +181,7 @@ class TicketUpdateSerializer(serializers.Serializer):
 
 
 class TransitionSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=TicketStatus.choices)
+    status = status_field()
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
 
 
@@ -154,8 +192,9 @@ class AssignSerializer(serializers.Serializer):
 
 class ReplySerializer(serializers.Serializer):
     body = serializers.CharField(max_length=20000)
-    stage = serializers.ChoiceField(choices=ReplyStage.choices, default=ReplyStage.PROGRESS)
-    then_status = serializers.ChoiceField(choices=TicketStatus.choices, required=False, allow_blank=True, default="")
+    stage = stage_field(default=ReplyStage.PROGRESS)
+    then_status = status_field(blank=True, required=False, default="",
+                               help_text="Move the ticket on after the reply (e.g. waiting_customer, resolved).")
     kb_articles = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
 
 
@@ -171,7 +210,7 @@ class MergeSerializer(serializers.Serializer):
 class SplitSerializer(serializers.Serializer):
     subject = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    category = serializers.ChoiceField(choices=TicketCategory.choices, required=False, allow_blank=True, default="")
+    category = category_field(blank=True, required=False, default="")
 
 
 class MacroApplySerializer(serializers.Serializer):
@@ -188,7 +227,7 @@ class InboundSerializer(serializers.Serializer):
     sender_email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
     sender_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
     waybill_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    category = serializers.ChoiceField(choices=TicketCategory.choices, default=TicketCategory.OTHER)
+    category = category_field(default=TicketCategory.OTHER)
 
 
 class InboundResultSerializer(serializers.Serializer):
@@ -198,6 +237,7 @@ class InboundResultSerializer(serializers.Serializer):
 
 class TeamSerializer(serializers.ModelSerializer):
     members = serializers.SerializerMethodField()
+    assign_mode = named_choice("AssignModeEnum", AssignMode.choices, read_only=True)
 
     class Meta:
         model = Team
@@ -211,13 +251,17 @@ class TeamSerializer(serializers.ModelSerializer):
 class TeamWriteSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=30)
     name = serializers.CharField(max_length=80)
-    assign_mode = serializers.CharField(max_length=12)
+    assign_mode = named_choice("AssignModeEnum", AssignMode.choices)
     lead = serializers.IntegerField(required=False, allow_null=True, source="lead_id")
     is_active = serializers.BooleanField(default=True)
     members = serializers.ListField(child=serializers.IntegerField(), required=False, source="member_ids")
 
 
 class RoutingRuleSerializer(serializers.ModelSerializer):
+    category = category_field(blank=True, read_only=True)
+    priority = priority_field(blank=True, read_only=True)
+    customer_class = named_choice("CustomerClassEnum", CustomerClass.choices, blank=True, read_only=True)
+
     class Meta:
         model = RoutingRule
         fields = ["id", "position", "name", "category", "priority", "branch", "customer_class", "team", "is_active"]
@@ -227,15 +271,21 @@ class RoutingRuleSerializer(serializers.ModelSerializer):
 class RoutingRuleWriteSerializer(serializers.Serializer):
     position = serializers.IntegerField(default=100)
     name = serializers.CharField(max_length=80)
-    category = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
-    priority = serializers.CharField(required=False, allow_blank=True, default="", max_length=10)
+    category = category_field(blank=True, required=False, default="")
+    priority = priority_field(blank=True, required=False, default="")
     branch = serializers.IntegerField(required=False, allow_null=True, source="branch_id")
-    customer_class = serializers.CharField(required=False, allow_blank=True, default="", max_length=12)
+    customer_class = named_choice("CustomerClassEnum", CustomerClass.choices, blank=True, required=False, default="")
     team = serializers.IntegerField(source="team_id")
     is_active = serializers.BooleanField(default=True)
 
 
 class MacroSerializer(serializers.ModelSerializer):
+    action = named_choice("MacroActionEnum", MacroAction.choices, read_only=True)
+    stage = stage_field(read_only=True)
+    set_status = status_field(blank=True, read_only=True)
+    set_category = category_field(blank=True, read_only=True)
+    set_priority = priority_field(blank=True, read_only=True)
+
     class Meta:
         model = Macro
         fields = ["id", "name", "action", "stage", "body", "set_status", "set_category", "set_priority", "team",
@@ -245,11 +295,15 @@ class MacroSerializer(serializers.ModelSerializer):
 
 class MacroWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=80)
-    action = serializers.ChoiceField(choices=MacroAction.choices, default=MacroAction.REPLY)
-    stage = serializers.ChoiceField(choices=ReplyStage.choices, default=ReplyStage.PROGRESS)
+    action = named_choice("MacroActionEnum", MacroAction.choices, default=MacroAction.REPLY)
+    stage = stage_field(default=ReplyStage.PROGRESS)
     body = serializers.CharField(max_length=20000)
-    set_status = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
-    set_category = serializers.CharField(required=False, allow_blank=True, default="", max_length=20)
-    set_priority = serializers.CharField(required=False, allow_blank=True, default="", max_length=10)
+    set_status = status_field(blank=True, required=False, default="")
+    set_category = category_field(blank=True, required=False, default="")
+    set_priority = priority_field(blank=True, required=False, default="")
     team = serializers.IntegerField(required=False, allow_null=True, source="team_id")
     is_active = serializers.BooleanField(default=True)
+
+
+class AwaySerializer(serializers.Serializer):
+    away = serializers.BooleanField(help_text="true: skipped by automatic assignment until set back to false")

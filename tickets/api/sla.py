@@ -20,9 +20,10 @@ from customers.models import Contract
 from tenancy.api.base import ScopedPrimaryKeyRelatedField, TenantScopedViewSet
 from tenancy.api.permissions import IsTenantMember
 
-from ..models import BusinessCalendar, CalendarDay, SlaClock, SlaPolicy, TicketCategory, TicketPriority
+from ..models import BusinessCalendar, CalendarDay, SlaClock, SlaPolicy
 from ..selectors import sla as selectors
 from ..services import sla as services
+from .serializers import category_field, named_choice, priority_field
 
 READ_PERM, WRITE_PERM = "tickets.view_ticket", services.MANAGE_PERM
 MAX_ID = 2**63 - 1
@@ -87,8 +88,16 @@ class CalendarDayInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=80, allow_blank=True, required=False, default="")
 
 
+def clock_field(**kwargs):
+    return named_choice("SlaClockEnum", SlaClock.choices, **kwargs)
+
+
 class SlaPolicySerializer(serializers.ModelSerializer):
     contract_number = serializers.SerializerMethodField()
+    category = category_field(blank=True, read_only=True)
+    priority = priority_field(blank=True, read_only=True)
+    first_response_clock = clock_field(read_only=True)
+    resolution_clock = clock_field(read_only=True)
 
     class Meta:
         model = SlaPolicy
@@ -101,25 +110,18 @@ class SlaPolicySerializer(serializers.ModelSerializer):
         return obj.contract.number if obj.contract_id else ""
 
 
-def _blank_choices(choices) -> list:
-    return [("", "any"), *choices]
-
-
 class SlaPolicyInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=80)
-    category = serializers.ChoiceField(choices=_blank_choices(TicketCategory.choices), required=False, default="",
-                                       allow_blank=True, help_text=_("Empty: any category"))
-    priority = serializers.ChoiceField(choices=_blank_choices(TicketPriority.choices), required=False, default="",
-                                       allow_blank=True, help_text=_("Empty: any priority"))
+    category = category_field(blank=True, required=False, default="", help_text=_("Empty: any category"))
+    priority = priority_field(blank=True, required=False, default="", help_text=_("Empty: any priority"))
     contract = ScopedPrimaryKeyRelatedField(Contract, allow_null=True, required=False, default=None,
                                             help_text=_("Contract id; empty: every customer"))
     calendar = ScopedPrimaryKeyRelatedField(BusinessCalendar, allow_null=True, required=False, default=None,
                                             help_text=_("Business calendar id; empty: the default calendar"))
     first_response_minutes = serializers.IntegerField(min_value=1, max_value=services.MAX_TARGET_MINUTES)
-    first_response_clock = serializers.ChoiceField(choices=SlaClock.choices, required=False,
-                                                   default=SlaClock.BUSINESS)
+    first_response_clock = clock_field(required=False, default=SlaClock.BUSINESS)
     resolution_minutes = serializers.IntegerField(min_value=1, max_value=services.MAX_TARGET_MINUTES)
-    resolution_clock = serializers.ChoiceField(choices=SlaClock.choices, required=False, default=SlaClock.CALENDAR)
+    resolution_clock = clock_field(required=False, default=SlaClock.CALENDAR)
     is_active = serializers.BooleanField(required=False, default=True)
 
 

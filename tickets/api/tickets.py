@@ -3,7 +3,10 @@ the mail/WeChat gateways, and the desk set-up (teams, routing rules, macros).
 Thin: parse → service / selector → serialize."""
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
@@ -16,13 +19,29 @@ from tenancy.api.base import TenantScopedViewSet
 from tenancy.api.permissions import IsTenantMember
 from tenancy.models import Membership
 
-from ..models import Macro, RoutingRule, Team, Ticket
+from .. import rules
+from ..models import Macro, RoutingRule, Team, Ticket, TicketCategory, TicketChannel, TicketPriority, TicketStatus
+from ..permissions import ROLE_GRANTS
 from ..selectors import exceptions as ticket_reads
 from ..selectors import queues
 from ..services import conversation, core, desk, intake, merge
 from . import serializers as s
 
 MAX_QUEUE = 200
+MAX_ID = 2**63 - 1
+# Types a stored attachment may have (tickets.services.conversation.sniff_type).
+ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "text/plain",
+                    "application/octet-stream")
+LIST_CHOICES = {"status": TicketStatus, "category": TicketCategory, "priority": TicketPriority,
+                "channel": TicketChannel}
+LIST_IDS = (("assignee", "assignee_id"), ("team", "team_id"), ("customer", "customer_id"), ("waybill", "waybill_id"))
+
+
+def renamed(exc: DjangoValidationError, names: dict[str, str]) -> DjangoValidationError:
+    """The service's refusal with its field names translated to this endpoint's payload names."""
+    if not hasattr(exc, "error_dict"):
+        return exc
+    return DjangoValidationError({names.get(k, k): v for k, v in exc.message_dict.items()})
 
 
 class CanReadTickets(BasePermission):
@@ -78,16 +97,24 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
         if self.action != "list":
             return qs
         params = self.request.query_params
-        for name, lookup in (("status", "status"), ("category", "category"), ("priority", "priority"),
-                             ("channel", "channel"), ("assignee", "assignee_id"), ("team", "team_id"),
-                             ("customer", "customer_id"), ("waybill", "waybill_id")):
+        for name, choices in LIST_CHOICES.items():
             value = params.get(name)
             if value:
-                if lookup.endswith("_id") and not value.isdigit():
+                if value not in choices.values:
+                    raise exceptions.ValidationError({name: [f"One of: {', '.join(choices.values)}."]})
+                qs = qs.filter(**{name: value})
+        for name, lookup in LIST_IDS:
+            value = params.get(name)
+            if value == "me" and name == "assignee":
+                value = str(self.membership.pk)
+            if value:
+                if not value.isdigit() or int(value) > MAX_ID:
                     raise exceptions.ValidationError({name: ["An id (whole number)."]})
-                qs = qs.filter(**{lookup: value})
+                qs = qs.filter(**{lookup: int(value)})
         if params.get("number"):
             qs = qs.filter(number=params["number"].strip().upper())
+        if params.get("waybill_number"):
+            qs = qs.filter(waybill__number=params["waybill_number"].strip().upper())
         if params.get("tag"):
             qs = qs.filter(tags__contains=[params["tag"]])
         return qs
@@ -99,18 +126,26 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
             self.write_perm = "tickets.merge_ticket"
         elif self.action == "attachments" and self.request.method == "POST":
             self.write_perm = "tickets.add_ticketattachment"
+        elif self.action == "attachment":
+            self.read_perm = "tickets.view_ticketattachment"
         return super().get_permissions()
 
     def get_serializer_class(self):
         return s.TicketDetailSerializer if self.action == "retrieve" else s.TicketSerializer
 
-    @extend_schema(parameters=[OpenApiParameter(n, str) for n in (
-        "status", "category", "priority", "channel", "assignee", "team", "customer", "waybill", "number", "tag")])
+    @extend_schema(parameters=[
+        *(OpenApiParameter(name, str, enum=list(choices.values)) for name, choices in LIST_CHOICES.items()),
+        OpenApiParameter("assignee", str, description="A membership id, or `me`"),
+        *(OpenApiParameter(name, int) for name in ("team", "customer", "waybill")),
+        OpenApiParameter("number", str, description="Ticket number (exact)"),
+        OpenApiParameter("waybill_number", str, description="Waybill number (exact)"),
+        OpenApiParameter("tag", str)])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
     def _done(self, ticket, code=status.HTTP_200_OK):
-        ticket = self.scoped_queryset().get(pk=ticket.pk)
+        # A branch manager may route a new ticket outside their subtree: they still get its answer.
+        ticket = self.scoped_queryset().filter(pk=ticket.pk).first() or ticket
         return Response(s.TicketDetailSerializer(ticket).data, status=code)
 
     @extend_schema(request=s.TicketCreateSerializer, responses={201: s.TicketDetailSerializer})
@@ -147,8 +182,15 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
         assignee = Membership.objects.filter(pk=payload.validated_data["assignee"]).first()
         if assignee is None:
             raise exceptions.ValidationError({"assignee": ["No such member."]})
-        return self._done(core.ticket_assign(actor=request.user, ticket=self.get_object(), assignee=assignee,
-                                             note=payload.validated_data["reason"]))
+        if "tickets.change_ticket" not in ROLE_GRANTS.get(assignee.role, ()):
+            raise exceptions.ValidationError({"assignee": ["This person's role does not work tickets."]})
+        ticket = self.get_object()
+        try:
+            ticket = core.ticket_assign(actor=request.user, ticket=ticket, assignee=assignee,
+                                        note=payload.validated_data["reason"])
+        except DjangoValidationError as exc:
+            raise renamed(exc, {"note": "reason"}) from exc
+        return self._done(ticket)
 
     @extend_schema(request=s.ReplySerializer, responses=s.TicketDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -157,9 +199,14 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
         payload = s.ReplySerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        return self._done(conversation.ticket_reply(
-            actor=request.user, ticket=self.get_object(), body=data["body"], stage=data["stage"],
-            then_status=data["then_status"], kb_article_ids=tuple(data["kb_articles"])))
+        ticket = self.get_object()
+        try:
+            ticket = conversation.ticket_reply(actor=request.user, ticket=ticket, body=data["body"],
+                                               stage=data["stage"], then_status=data["then_status"],
+                                               kb_article_ids=tuple(data["kb_articles"]))
+        except DjangoValidationError as exc:
+            raise renamed(exc, {"status": "then_status", "note": "then_status"}) from exc
+        return self._done(ticket)
 
     @extend_schema(request=s.NoteSerializer, responses={201: s.TicketEventSerializer})
     @action(detail=True, methods=["post"])
@@ -218,10 +265,48 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
         upload = request.FILES.get("file")
         if upload is None:
             raise exceptions.ValidationError({"file": ["Send the file in the field `file`."]})
-        limit = upload.size if upload.size is not None else 0
+        # Never more than one byte past the tenant's limit in memory: the service refuses it by size.
+        limit = rules.ATTACHMENT_MAX_MB.value() * 1024 * 1024
         attachment = conversation.attachment_add(actor=request.user, ticket=ticket, name=upload.name,
                                                  content=upload.read(limit + 1))
         return Response(s.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[OpenApiParameter("attachment_id", int, OpenApiParameter.PATH)],
+                   responses={(200, content_type): OpenApiTypes.BINARY for content_type in ATTACHMENT_TYPES})
+    @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>[0-9]{1,18})",
+            pagination_class=None, filter_backends=[])
+    def attachment(self, request, pk=None, attachment_id=None):
+        """Download one of the ticket's files (or of a ticket merged into it)."""
+        ticket = self.get_object()
+        found = [a for a in queues.ticket_attachments(ticket=ticket) if a.pk == int(attachment_id)]
+        if not found:
+            raise exceptions.NotFound()
+        handle = conversation.attachment_open(actor=request.user, attachment=found[0])
+        return FileResponse(handle, content_type=found[0].content_type, as_attachment=True, filename=found[0].name)
+
+
+class CanWorkTickets(BasePermission):
+    message = "Your role does not allow working tickets."
+
+    def has_permission(self, request, view):
+        return IsTenantMember().has_permission(request, view) and request.user.has_perm("tickets.change_ticket")
+
+
+class AwayView(APIView):
+    """The caller's own availability: while away, automatic assignment skips them."""
+
+    permission_classes = [CanWorkTickets]
+
+    @extend_schema(responses=s.AwaySerializer)
+    def get(self, request):
+        return Response({"away": request._request.membership.is_away})
+
+    @extend_schema(request=s.AwaySerializer, responses=s.AwaySerializer)
+    def post(self, request):
+        payload = s.AwaySerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        membership = desk.away_set(membership=request._request.membership, away=payload.validated_data["away"])
+        return Response({"away": membership.is_away})
 
 
 class CanReceive(BasePermission):
@@ -354,6 +439,7 @@ class MacroViewSet(mixins.DestroyModelMixin, _DeskViewSet):
 urlpatterns_paths = [
     ("tickets/queue/", QueueView, "api-ticket-queue"),
     ("tickets/inbound/", InboundView, "api-ticket-inbound"),
+    ("tickets/away/", AwayView, "api-ticket-away"),
 ]
 
 
