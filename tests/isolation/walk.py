@@ -150,12 +150,21 @@ def hostile_payload(world) -> dict:
         "assignee": b.members["agent"].pk,
         # Shipments objects exist once plant_shipment_objects ran (the walk plants them first).
         **({"ticket": [b.ship.ticket.pk], "waybill": b.ship.waybill.pk} if hasattr(b, "ship") else {}),
+        # Plain id fields of the service desk's forms and API; its objects exist once
+        # plant_ticket_objects ran.
+        "branch_id": b.branch.pk, "customer_id": b.cust.person.pk, "assignee_id": b.members["agent"].pk,
+        "lead_id": b.members["branch_manager"].pk, "member_ids": [b.members["agent"].pk],
+        **({"team_id": b.desk.team.pk, "macro_id": b.desk.macro.pk, "target_id": b.desk.ticket.pk,
+            "event_id": b.desk.event.pk, "calendar": b.desk.calendar.pk, "category": b.desk.category.pk}
+           if hasattr(b, "desk") else {}),
     }
 
 
 FOREIGN_KEY_FIELDS = {"branch", "parent", "tenant", "tenant_id", "user", "membership", "actor", "record_id",
                       "customer", "owner", "tag", "survivor", "merged", "lead", "opportunity", "contract", "members",
-                      "leader", "team", "line", "lane", "remove", "assignee", "ticket", "waybill"}
+                      "leader", "team", "line", "lane", "remove", "assignee", "ticket", "waybill", "branch_id",
+                      "customer_id", "assignee_id", "lead_id", "member_ids", "team_id", "macro_id", "target_id",
+                      "event_id", "calendar", "category"}
 
 
 def request(client: Client, method: str, path: str, payload: dict, is_api: bool):

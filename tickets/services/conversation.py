@@ -108,13 +108,15 @@ def ticket_reply(*, actor: User, ticket: Ticket, body: str, stage: str = ReplySt
     adapter after commit; the first human reply is the first response. `then_status` moves the
     ticket on in the same transaction (e.g. waiting for the customer, or resolved with the result)."""
     body = _text(body)
+    kb_article_ids = tuple(dict.fromkeys(kb_article_ids))  # an article used twice in one reply counts once
     if stage not in ReplyStage.values:
         raise ValidationError({"stage": _("Choose a stage.")})
     if then_status and then_status not in TicketStatus.values:
         raise ValidationError({"then_status": _("Choose a status.")})
-    now = now or timezone.now()
     with transaction.atomic():
         ticket = _lock(ticket)
+        # Read the time under the lock: a change that held it before us is earlier on the timeline.
+        now = now or timezone.now()
         _check_writable(actor, ticket)
         if ticket.status == TicketStatus.CLOSED:
             raise ValidationError({"body": _("A closed ticket takes no more replies; reopen is not possible "
@@ -267,9 +269,9 @@ def attachment_add(*, actor: User, ticket: Ticket, name: str, content: bytes,
     if content_type not in allowed:
         raise ValidationError({"file": _("Files of this type are not accepted (allowed: %(types)s).") % {
             "types": ", ".join(sorted(allowed))}})
-    now = now or timezone.now()
     with transaction.atomic():
         ticket = _lock(ticket)
+        now = now or timezone.now()
         _check_writable(actor, ticket)
         if ticket.attachments.count() >= rules.ATTACHMENTS_PER_TICKET.value():
             raise ValidationError({"file": _("This ticket already has the most files allowed.")})
