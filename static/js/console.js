@@ -6,20 +6,18 @@
   }
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("#queue-table .queue-row")); }
   var current = -1;
-  function select(i) {
+  function select(i, keepFocus) {
     var list = rows();
-    if (!list.length) { return; }
+    if (!list.length) { current = -1; return; }
     current = Math.max(0, Math.min(list.length - 1, i));
     list.forEach(function (r, n) { r.classList.toggle("table-active", n === current); });
-    list[current].focus();
+    if (!keepFocus) { list[current].focus(); }
   }
+  // The queue refreshes itself every 30 s (htmx): keep the selected row selected.
+  document.addEventListener("htmx:afterSwap", function () { if (current >= 0) { select(current, true); } });
   document.addEventListener("keydown", function (event) {
-    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { return; }
-    if (typing(event)) {
-      // Ctrl+Enter in the reply box sends it.
-      return;
-    }
+    // Modified keys are the browser's (Ctrl+Enter in the reply box is handled below); typing is the agent's.
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) { return; }
     var list = rows();
     if (event.key === "j") { select(current + 1); event.preventDefault(); }
     else if (event.key === "k") { select(current - 1); event.preventDefault(); }

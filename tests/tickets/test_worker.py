@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from ..served import BASE_DIR, manage_output, served_database
+from ..served import BASE_DIR, manage_output, served_database, stop_process
 
 pytestmark = pytest.mark.worker
 
@@ -102,9 +102,5 @@ def test_sla_and_outbound_sweeps_through_a_real_worker():
             again = _wait_for(env, lambda s: True)
             assert again == after, output
         finally:
-            worker.terminate()
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop_process(worker, timeout=20)
             log.close()

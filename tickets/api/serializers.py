@@ -9,6 +9,7 @@ from shipments.api.serializers import MaskedField
 from ..models import (
     AssignMode,
     CustomerClass,
+    ExceptionKind,
     Macro,
     MacroAction,
     ReplyStage,
@@ -94,6 +95,8 @@ class TicketSerializer(serializers.ModelSerializer):
     channel = named_choice("TicketChannelEnum", TicketChannel.choices, read_only=True)
     priority = priority_field(read_only=True)
     status = status_field(read_only=True)
+    exception_kind = named_choice("TicketExceptionKindEnum", ExceptionKind.choices, blank=True, read_only=True,
+                                  help_text="Empty for tickets not opened by a shipment exception")
 
     class Meta:
         model = Ticket

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Case, Count, F, Q, QuerySet, When
+from django.db import connection
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.db.models.functions import Least
 from django.utils import timezone
 
@@ -79,23 +80,47 @@ def queue_rows(*, membership: Membership, view: str = "mine", limit: int = 50, o
 
 def queue_counts(*, membership: Membership, team_ids: list[int] | None = None,
                  now: dt.datetime | None = None) -> dict[str, int]:
-    """The numbers on the queue tabs, in one query."""
+    """The numbers on the queue tabs, in one query.
+
+    Two aggregates joined in one statement rather than one aggregate over `mine OR team`: each
+    part is then a plain range of one partial index (tickets.0004: the open tickets by assignee and
+    by team, with the flags counted in INCLUDE), read index-only; the OR needed a bitmap heap scan
+    visiting every open ticket of the team (~26k rows at 200 agents in 8 teams)."""
     now = now or timezone.now()
     team_ids = team_ids if team_ids is not None else team_ids_of(membership)
-    mine = Q(assignee=membership)
-    team = Q(team_id__in=team_ids)
     late = Q(first_response_breached=True) | Q(resolution_breached=True)
-    qs = _in_reach(Ticket.objects.exclude(status__in=DONE_STATUSES).filter(mine | team), membership)
-    return qs.aggregate(
-        mine=Count("id", filter=mine),
-        mine_late=Count("id", filter=mine & late),
-        mine_due_soon=Count("id", filter=mine & Q(resolution_due__lte=now + dt.timedelta(hours=4),
-                                                  sla_paused_at__isnull=True)),
-        team=Count("id", filter=team),
-        unassigned=Count("id", filter=team & Q(assignee__isnull=True)),
-        breached=Count("id", filter=team & late),
-        waiting=Count("id", filter=team & Q(status=TicketStatus.WAITING_CUSTOMER)),
-    )
+    # count(tenant_id) = count(*) (never NULL) from a column both indexes hold ("id" is in neither;
+    # Django has no filtered COUNT(*))
+    counted = "tenant_id"
+    open_ = _in_reach(Ticket.objects.exclude(status__in=DONE_STATUSES), membership).order_by()
+    parts = [(open_.filter(assignee=membership), {
+        "mine": Count(counted),
+        "mine_late": Count(counted, filter=late),
+        "mine_due_soon": Count(counted, filter=Q(resolution_due__lte=now + dt.timedelta(hours=4),
+                                              sla_paused_at__isnull=True)),
+    })]
+    if team_ids:
+        parts.append((open_.filter(team_id__in=team_ids), {
+            "team": Count(counted),
+            "unassigned": Count(counted, filter=Q(assignee__isnull=True)),
+            "breached": Count(counted, filter=late),
+            "waiting": Count(counted, filter=Q(status=TicketStatus.WAITING_CUSTOMER)),
+        }))
+    counts = dict.fromkeys(("mine", "mine_late", "mine_due_soon", "team", "unassigned", "breached", "waiting"), 0)
+    selects, params = [], []
+    for qs, aggregates in parts:
+        # grouped by a constant = no GROUP BY: one row of whole-set aggregates, as aggregate() makes
+        sql, part_params = (qs.annotate(one=Value(1)).values("one").annotate(**aggregates).values(*aggregates)
+                            .query.sql_with_params())
+        selects.append(sql)
+        params.extend(part_params)
+    names = [name for _qs, aggregates in parts for name in aggregates]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM " + " CROSS JOIN ".join(f"({sql}) AS p{n}" for n, sql in enumerate(selects)),
+                       params)
+        row = cursor.fetchone()
+    counts.update(zip(names, row, strict=True))
+    return counts
 
 
 # --- the ticket page ---------------------------------------------------------------------------------
@@ -179,7 +204,7 @@ def assignable_for(*, ticket: Ticket | None = None) -> list[Membership]:
     from .exceptions import ASSIGNABLE_ROLES
 
     members = list(Membership.objects.filter(is_active=True, role__in=ASSIGNABLE_ROLES)
-                   .select_related("user").order_by("user__display_name", "pk"))
+                   .select_related("user", "branch").order_by("user__display_name", "pk"))  # labels: name · branch
     if ticket is not None and ticket.team_id:
         in_team = set(TeamMember.objects.filter(team_id=ticket.team_id).values_list("membership_id", flat=True))
         members.sort(key=lambda m: m.pk not in in_team)

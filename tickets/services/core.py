@@ -203,9 +203,13 @@ def ticket_assign(*, actor: User, ticket: Ticket, assignee: Membership, note: st
                   require_reason: bool = True) -> Ticket:
     """Give a ticket to a colleague (a new ticket becomes assigned); writes the timeline. Taking
     a ticket away from someone needs a reason (bulk actions of the exception queue pass theirs)."""
+    from ..permissions import ROLE_GRANTS
+
     require_perm(actor, "tickets.change_ticket")
     if not assignee.is_active:
         raise ValidationError({"assignee": _("This person is no longer active.")})
+    if "tickets.change_ticket" not in ROLE_GRANTS.get(assignee.role, ()):
+        raise ValidationError({"assignee": _("This person's role does not work tickets.")})
     with transaction.atomic():
         ticket = _lock(ticket)
         _check_branch_scope(actor, ticket)

@@ -341,9 +341,9 @@ def ticket_update(*, actor: User, ticket: Ticket, category: str | None = None, p
     from .core import _check_branch_scope, _lock
 
     require_perm(actor, "tickets.change_ticket")
-    now = now or timezone.now()
     with transaction.atomic():
         ticket = _lock(ticket)
+        now = now or timezone.now()  # under the lock: the timeline orders events as they happened
         _check_branch_scope(actor, ticket)
         if ticket.status in DONE_STATUSES:
             raise ValidationError({"category": _("A resolved or closed ticket cannot be changed; reopen it first.")})

@@ -38,10 +38,11 @@ def tickets_merge(*, actor: User, target: Ticket, duplicates: list[Ticket], reas
         raise ValidationError({"duplicates": _("Choose at least one other ticket to merge.")})
     if len(ids) > MAX_MERGE:
         raise ValidationError({"duplicates": _("At most %(n)d tickets at once.") % {"n": MAX_MERGE}})
-    now = now or timezone.now()
     with transaction.atomic():
         locked = {t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=sorted([*ids, target.pk]))
                   .order_by("pk")}
+        # The time is read once the locks are held, so the timeline orders events as they happened.
+        now = now or timezone.now()
         target = locked.get(target.pk)
         if target is None or len(locked) != len(ids) + 1:
             raise ValidationError({"duplicates": _("Some of these tickets do not exist.")})
@@ -85,9 +86,9 @@ def ticket_split(*, actor: User, ticket: Ticket, subject: str, description: str 
     """Open a new ticket for a second matter raised on `ticket` (same customer, caller and
     waybill), linked both ways on the timelines."""
     require_perm(actor, "tickets.merge_ticket")
-    now = now or timezone.now()
     with transaction.atomic():
         source = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        now = now or timezone.now()
         _check_branch_scope(actor, source)
         if source.merged_into_id:
             raise ValidationError({"subject": _("This ticket was merged; split the ticket it was merged into.")})

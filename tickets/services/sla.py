@@ -39,7 +39,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from .. import rules
 from ..calendars import CalendarTime, Clock, standard_working_time, working_time_for
@@ -368,9 +368,11 @@ def sla_resume(ticket: Ticket, *, now: dt.datetime) -> Ticket:
 # China's public holidays (days off) and make-up working days (调休) as the State Council set them
 # (国办发明电〔2025〕7号, 2026). 2027 is added when its schedule is published (usually November).
 HOLIDAY_NAMES = {
-    "new_year": _lazy("New Year's Day"), "spring": _lazy("Spring Festival"), "qingming": _lazy("Qingming Festival"),
-    "labour": _lazy("Labour Day"), "dragon_boat": _lazy("Dragon Boat Festival"),
-    "mid_autumn": _lazy("Mid-Autumn Festival"), "national": _lazy("National Day"),
+    # gettext_lazy by its own name: makemessages does not know an alias such as `_lazy`.
+    "new_year": gettext_lazy("New Year's Day"), "spring": gettext_lazy("Spring Festival"),
+    "qingming": gettext_lazy("Qingming Festival"), "labour": gettext_lazy("Labour Day"),
+    "dragon_boat": gettext_lazy("Dragon Boat Festival"),
+    "mid_autumn": gettext_lazy("Mid-Autumn Festival"), "national": gettext_lazy("National Day"),
 }
 CN_HOLIDAYS: dict[int, list[tuple[str, str, str, list[str]]]] = {
     2026: [
