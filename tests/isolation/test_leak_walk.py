@@ -262,11 +262,10 @@ def _names_an_id(name: str) -> bool:
 
 
 def test_hostile_payload_covers_every_foreign_key_field(world):
-    plant_customer_objects(world)
     """Every foreign-key field of the project's forms and serializers gets B's id in the walk."""
-    import importlib
     import inspect
 
+    plant_customer_objects(world)
     from django.apps import apps
 
     missing = set()
