@@ -8,7 +8,9 @@ new class and one setting. Built in:
 - `EmailAdapter` — Django's mail backend (SMTP in production, console/file in development);
 - `WebhookAdapter` — an HTTP POST of JSON, signed with HMAC-SHA256 over the body, to the
   gateway URL in `CRM_MESSAGE_WEBHOOK_URL` (an SMS or WeChat service account gateway);
-- `RecordOnlyAdapter` — the phone channel: the agent says it on the call; the reply is recorded.
+- `RecordOnlyAdapter` — the phone channel: the agent says it on the call; the reply is recorded;
+- `ConsoleAdapter` — development without a gateway (`make run`): the message is written to the
+  log and counts as sent, like Django's console mail backend.
 Transient failures raise `TransientDeliveryError` (the task retries with backoff); permanent ones
 return a failed result."""
 from __future__ import annotations
@@ -17,6 +19,7 @@ import abc
 import hashlib
 import hmac
 import json
+import logging
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -25,6 +28,8 @@ from functools import cache
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
 
 
 class TransientDeliveryError(Exception):
@@ -64,6 +69,13 @@ class RecordOnlyAdapter(ChannelAdapter):
 
     def send(self, message: OutgoingText) -> DeliveryResult:
         return DeliveryResult("recorded")
+
+
+class ConsoleAdapter(ChannelAdapter):
+    def send(self, message: OutgoingText) -> DeliveryResult:
+        logger.info("%s message %s to %s for %s: %s", message.channel, message.message_id, message.recipient,
+                    message.ticket_number, message.body)
+        return DeliveryResult("sent", provider_ref=f"console-{message.message_id}")
 
 
 class EmailAdapter(ChannelAdapter):

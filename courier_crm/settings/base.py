@@ -199,6 +199,12 @@ DEFAULT_FROM_EMAIL = env.str("CRM_EMAIL_FROM", default="service@courier-crm.loca
 # SMS / WeChat gateway for ticket replies (tickets.channels.WebhookAdapter).
 CRM_MESSAGE_WEBHOOK_URL = env.str("CRM_MESSAGE_WEBHOOK_URL", default="")
 CRM_MESSAGE_WEBHOOK_SECRET = env.str("CRM_MESSAGE_WEBHOOK_SECRET", default="")
+# Which adapter delivers each channel's replies (tickets.channels.DEFAULT_ADAPTERS, overridable
+# here). A development server without a gateway writes SMS/WeChat/app replies to its log.
+CRM_CHANNEL_ADAPTERS = (
+    {channel: "tickets.channels.ConsoleAdapter" for channel in ("wechat", "app", "api", "sms")}
+    if DEBUG and not CRM_MESSAGE_WEBHOOK_URL else {}
+)
 
 # Uploaded files (ticket attachments, evidence). Never served by URL: downloads go through views
 # that check the tenant and the permission.

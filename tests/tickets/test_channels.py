@@ -14,7 +14,7 @@ from django.core import mail
 
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
-from tickets.channels import EmailAdapter, OutgoingText, TransientDeliveryError, WebhookAdapter
+from tickets.channels import ConsoleAdapter, EmailAdapter, OutgoingText, TransientDeliveryError, WebhookAdapter
 from tickets.models import DeliveryStatus, OutboundMessage
 from tickets.services import conversation, intake
 
@@ -99,6 +99,13 @@ def test_unreachable_gateway_is_transient(settings):
     settings.CRM_MESSAGE_WEBHOOK_URL = "http://127.0.0.1:9/nothing-listens-here"
     with pytest.raises(TransientDeliveryError):
         WebhookAdapter().send(text())
+
+
+def test_console_adapter_writes_the_message_to_the_log(caplog):
+    with caplog.at_level("INFO", logger="tickets.channels"):
+        result = ConsoleAdapter().send(text())
+    assert (result.status, result.provider_ref) == ("sent", "console-7")
+    assert "wx-open-id-1" in caplog.text and "您好，已为您登记理赔。" in caplog.text
 
 
 def test_email_adapter_sends_through_the_mail_backend():

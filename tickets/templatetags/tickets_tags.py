@@ -1,6 +1,7 @@
 from django import template
+from django.utils.translation import gettext
 
-from tickets.models import TicketPriority, TicketStatus
+from tickets.models import TicketChannel, TicketPriority, TicketStatus
 
 register = template.Library()
 
@@ -71,3 +72,11 @@ def reply_stage_label(stage: str) -> str:
     from tickets.models import ReplyStage
 
     return ReplyStage(stage).label if stage in ReplyStage.values else stage
+
+
+@register.filter
+def outbound_channel_label(channel: str) -> str:
+    """A reply's delivery channel: a ticket channel, or SMS to the caller's phone."""
+    if channel == "sms":
+        return gettext("SMS")
+    return TicketChannel(channel).label if channel in TicketChannel.values else channel
