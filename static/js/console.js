@@ -38,14 +38,6 @@
   document.addEventListener("click", function (event) {
     var row = event.target.closest ? event.target.closest(".queue-row") : null;
     if (row && !event.target.closest("a")) { window.location = row.dataset.href; }
-    var insert = event.target.closest ? event.target.closest("[data-kb-article-id]") : null;
-    if (insert) {
-      var box = document.getElementById("id_reply-body");
-      var ids = document.getElementById("id_reply-kb_articles");
-      if (box) { box.value = (box.value ? box.value + "\n\n" : "") + insert.getAttribute("data-kb-text"); box.focus(); }
-      if (ids) { ids.value = (ids.value ? ids.value + "," : "") + insert.getAttribute("data-kb-article-id"); }
-      event.preventDefault();
-    }
   });
   // Macro picker: load the macro's text (variables filled in) into the reply box.
   document.addEventListener("change", function (event) {
