@@ -157,13 +157,15 @@ def _volume_section(view) -> dict:
 CUSTOMER_360_SECTIONS.append(("customers/_360_volume.html", _volume_section))
 
 
-def _waybills_section(view) -> dict:
-    """Recent waybills: no query here (the budget above is spent); the card loads its rows with
-    htmx right after the page (shipments.views.customer_waybills, one query)."""
+def _rows_loaded_later(view) -> dict:
+    """Cards whose rows load with htmx right after the page, so the 360 stays within its query
+    budget: recent waybills (shipments.views.customer_waybills, one query) and service tickets
+    (tickets.views.tickets.customer_tickets, two queries)."""
     return {}
 
 
-CUSTOMER_360_SECTIONS.append(("shipments/_360_waybills.html", _waybills_section))
+CUSTOMER_360_SECTIONS.append(("shipments/_360_waybills.html", _rows_loaded_later))
+CUSTOMER_360_SECTIONS.append(("tickets/_360_tickets.html", _rows_loaded_later))
 
 
 @perm_required("customers.view_customer")

@@ -75,6 +75,7 @@ HTML_OBJECT_ROUTES = {
     "shipments:consent_add": lambda tw: {"pk": tw.ship.waybill.pk},
     "shipments:customer_waybills": lambda tw: {"customer_id": tw.cust.account.pk},
     "tickets:detail": lambda tw: {"pk": tw.ship.ticket.pk},
+    "tickets:customer_tickets": lambda tw: {"customer_id": tw.cust.person.pk},
     "tickets:timeline": lambda tw: {"pk": tw.ship.ticket.pk},
     "tickets:macro_render": lambda tw: {"pk": tw.ship.ticket.pk},
     "tickets:attachment": lambda tw: {"pk": tw.desk.attachment.pk},

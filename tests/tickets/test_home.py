@@ -1,5 +1,5 @@
-"""The agent's home page shows their queue: tickets assigned to them, due soon, late, and the
-unassigned ones of their teams — counted in their own company only."""
+"""The agent's home page shows their queue (assigned to them, due soon, late, unassigned in their
+teams), and the customer 360 the customer's tickets — each in their own company only."""
 from __future__ import annotations
 
 import datetime as dt
@@ -40,3 +40,28 @@ def test_agent_home_counts_my_queue(desks):
 def test_other_roles_have_no_queue_card(desks):
     response = desks.client_for(desks.a.user(Role.BRANCH_MANAGER)).get("/")
     assert response.status_code == 200 and "ticket_queue" not in response.context
+
+
+def test_customer_360_lists_the_customers_tickets_open_first(desks):
+    tw = desks.a
+    person = tw.desk.person
+    agent = tw.user(Role.AGENT)
+    with tenant_scope(tw.tenant, user=agent):
+        first, second = (intake.ticket_create(actor=agent, draft=intake.TicketDraft(
+            channel="phone", category="complaint", subject=subject, customer_id=person.pk))
+            for subject in ("外箱破损", "催派"))
+        Ticket.objects.filter(pk=second.pk).update(status="closed")
+    client = desks.client_for(agent)
+    page = client.get(f"/customers/{person.pk}/")
+    assert page.status_code == 200 and f'/customers/{person.pk}/tickets/' in page.content.decode()
+    rows = client.get(f"/customers/{person.pk}/tickets/", HTTP_HX_REQUEST="true")
+    html = rows.content.decode()
+    assert rows.status_code == 200 and (rows.context["open"], rows.context["total"]) == (1, 2)
+    assert [t.pk for t in rows.context["tickets"]] == [first.pk, second.pk]
+    assert first.number in html and second.number in html
+    # without htmx the address leads to the customer page; another company's customer is 404
+    assert client.get(f"/customers/{person.pk}/tickets/").status_code == 302
+    assert client.get(f"/customers/{desks.b.desk.person.pk}/tickets/", HTTP_HX_REQUEST="true").status_code == 404
+    # sales managers read tickets too; nobody without the permission gets the rows
+    assert desks.client_for(tw.user(Role.SALES_MANAGER)).get(
+        f"/customers/{person.pk}/tickets/", HTTP_HX_REQUEST="true").status_code == 200

@@ -50,6 +50,15 @@ def ticket_get(*, membership: Membership | None, pk: int) -> Ticket:
     return ticket
 
 
+def customer_tickets(*, membership: Membership | None, customer_id: int, limit: int = 10) -> dict:
+    """The customer 360's tickets card: how many are open and how many there are in this member's
+    reach, and the latest `limit` (open ones first), in two queries."""
+    qs = ticket_list(membership=membership).filter(customer_id=customer_id)
+    counts = qs.aggregate(total=Count("id"), open=Count("id", filter=~Q(status__in=DONE_STATUSES)))
+    rows = sorted(qs[:limit], key=lambda t: not t.is_open)
+    return {"tickets": rows, "total": counts["total"], "open": counts["open"]}
+
+
 def ticket_timeline(*, ticket_id: int) -> list[TicketEvent]:
     return list(TicketEvent.objects.filter(ticket_id=ticket_id).select_related("actor").order_by("created_at", "id"))
 

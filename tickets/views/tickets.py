@@ -166,8 +166,22 @@ def ticket_timeline_fragment(request, pk: int):
         "ticket": ticket, "events": queues.ticket_full_timeline(ticket=ticket)})
 
 
+@perm_required("tickets.view_ticket")
+def customer_tickets(request, customer_id: int):
+    """The customer 360's tickets rows (htmx, loaded after the page so the 360 stays within its
+    query budget): open tickets first, then the latest, in this member's reach."""
+    from customers.selectors import customer_get
+
+    customer = customer_get(pk=customer_id)
+    if not request.htmx:
+        return redirect("customers:detail", customer.pk)
+    return render(request, "tickets/_customer_tickets.html", {
+        "customer": customer, **ticket_reads.customer_tickets(membership=request.membership, customer_id=customer.pk)})
+
+
 urlpatterns = [
     path("tickets/<int:pk>/", ticket_page, name="detail"),
+    path("customers/<int:customer_id>/tickets/", customer_tickets, name="customer_tickets"),
     path("tickets/<int:pk>/timeline/", ticket_timeline_fragment, name="timeline"),
     path("tickets/<int:pk>/macro/", macro_render, name="macro_render"),
     path("tickets/attachments/<int:pk>/", attachment_download, name="attachment"),
