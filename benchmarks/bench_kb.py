@@ -287,7 +287,7 @@ def main(argv=None) -> int:
                 user = User.objects.create_user("bench-kb-agent", "Bench-Passw0rd-2026", display_name="知识库基准坐席",
                                                 home_tenant=tenant, last_active_tenant=tenant)
                 Membership.objects.create(user=user, role=Role.AGENT, title="agent")
-        client = Client()
+        client = Client(HTTP_HOST="127.0.0.1")  # ALLOWED_HOSTS has no "testserver"
         client.force_login(user)
 
         def page(q):

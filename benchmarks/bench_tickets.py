@@ -23,7 +23,7 @@ timeline, and the SLA sweep over all open tickets.
      (no cookie, no token, no database): `--seconds` per endpoint in `--rounds` alternating slices
      (ping, queue, queue, ping, …) so outside load hits both alike; req/s, p50/p95/p99, server CPU
      per request (gunicorn workers + their PostgreSQL backends, from /proc). Targets: queue req/s
-     ≥ 25 % of ping req/s, queue p99 ≤ 10 ms. The same without the tab counts (`&counts=false`) and
+     ≥ 25 % of ping req/s, queue p99 ≤ 10 ms. The same with the tab counts (`&counts=true`) and
      `view=team` are measured the same way (no target).
    - queue page `GET /console/` (session), ticket page `GET /tickets/<id>/` of the generated tickets
      with exactly 200 timeline events (each opened by its assignee), and for comparison of typical
@@ -486,7 +486,7 @@ def main() -> None:
     targets: dict[str, list[tuple[str, dict | None]]] = {}
     if "queue_api" in only:
         targets["queue_api"] = [(QUEUE_API.format(view="mine"), a) for a in agents]
-        targets["queue_api_nocounts"] = [(QUEUE_API.format(view="mine") + "&counts=false", a) for a in agents]
+        targets["queue_api_counts"] = [(QUEUE_API.format(view="mine") + "&counts=true", a) for a in agents]
         targets["queue_api_team"] = [(QUEUE_API.format(view="team"), a) for a in agents]
     if "queue_page" in only:
         targets["queue_page"] = [(QUEUE_PAGE, a) for a in agents]
@@ -543,7 +543,7 @@ def main() -> None:
                 return out
 
             ping_items = [(PING, {"Accept": "application/json"})]
-            for name in ("queue_api", "queue_api_nocounts", "queue_api_team"):
+            for name in ("queue_api", "queue_api_counts", "queue_api_team"):
                 if name not in http_targets:
                     continue
                 status, body = probe(port, *items_of(name)[0])

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .models import BranchKind, Role, User
@@ -20,6 +22,20 @@ BRANCH_LABEL = _("Branch")
 
 def _branch_field(required: bool = False, label=BRANCH_LABEL, kinds=None) -> BranchChoiceField:
     return BranchChoiceField(queryset=branch_choices(kinds=kinds), required=required, label=label)
+
+
+class PlainSelect(forms.Select):
+    """A <select> built in Python instead of one template per option, for long flat lists (every
+    agent of a company on the ticket page) where Django's template-per-option rendering costs more
+    than the page's SQL. Same markup and attributes as forms.Select; no option groups."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = value if isinstance(value, list | tuple) else [value]
+        chosen = {str(v) for v in chosen if v is not None}
+        options = format_html_join("", '<option value="{}"{}>{}</option>', (
+            (key, " selected" if str(key) in chosen else "", label) for key, label in self.choices))
+        return format_html("<select{}>{}</select>", flatatt(self.build_attrs(self.attrs, {**(attrs or {}),
+                                                                                        "name": name})), options)
 
 
 class HtmlDateInput(forms.DateInput):

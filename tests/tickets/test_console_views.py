@@ -120,6 +120,8 @@ def test_api_queue_create_actions_and_bad_input(desks):
                       content_type="application/json")
     assert bad.status_code == 400 and {"category", "subject"} <= set(bad.json()["error"]["fields"])
     queue = client.get("/api/v1/tickets/queue/?view=team").json()
+    assert [r["number"] for r in queue["results"]] == [body["number"]] and "counts" not in queue
+    queue = client.get("/api/v1/tickets/queue/?view=team&counts=true").json()
     assert [r["number"] for r in queue["results"]] == [body["number"]] and queue["counts"]["team"] == 1
     assert client.get("/api/v1/tickets/queue/?view=nope").status_code == 400
     pk = body["id"]

@@ -27,9 +27,14 @@ def test_agent_home_counts_my_queue(desks):
     _open(desks.b, 3)        # the other company's tickets never count
     mine = [t for t in tickets if t.assignee_id == me.pk]
     assert len(mine) == 2
+    now = timezone.now()
     with tenant_scope(tw.tenant):
-        Ticket.objects.filter(pk=mine[0].pk).update(resolution_due=timezone.now() + dt.timedelta(hours=1))
-        Ticket.objects.filter(pk=mine[1].pk).update(resolution_breached=True)
+        # the first clock still running decides: an unanswered ticket due for its first response in an hour
+        Ticket.objects.filter(pk=mine[0].pk).update(first_responded_at=None, first_response_due=now + dt.timedelta(
+            hours=1), resolution_due=now + dt.timedelta(days=7))
+        # answered, resolution a week away, but late on its first response
+        Ticket.objects.filter(pk=mine[1].pk).update(first_responded_at=now, first_response_due=now - dt.timedelta(
+            hours=1), resolution_due=now + dt.timedelta(days=7), first_response_breached=True)
     response = desks.client_for(tw.user(Role.AGENT)).get("/")
     assert response.status_code == 200
     queue = response.context["ticket_queue"]

@@ -81,7 +81,8 @@ class QueueRowSerializer(serializers.Serializer):
 
 class QueueSerializer(serializers.Serializer):
     view = serializers.CharField()
-    counts = serializers.DictField(child=serializers.IntegerField())
+    counts = serializers.DictField(child=serializers.IntegerField(), required=False,
+                                   help_text="The tab counts, with counts=true")
     results = QueueRowSerializer(many=True)
 
 

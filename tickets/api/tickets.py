@@ -52,7 +52,9 @@ class CanReadTickets(BasePermission):
 
 class QueueView(APIView):
     """An agent's queue: open tickets by SLA time left (the clock that runs out first; paused
-    clocks last), with the tab counts. `view`: mine, team, unassigned, breached, waiting."""
+    clocks last). `view`: mine, team, unassigned, breached, waiting. The tab counts (every open
+    ticket of the agent's teams counted) come only with `counts=true`: a console polls them on
+    their own clock, not with every page of rows."""
 
     permission_classes = [CanReadTickets]
 
@@ -60,7 +62,7 @@ class QueueView(APIView):
         OpenApiParameter("view", str, enum=list(queues.QUEUE_VIEWS)),
         OpenApiParameter("limit", int, description="1–200 (default 50)"),
         OpenApiParameter("offset", int),
-        OpenApiParameter("counts", bool, description="Include the tab counts (default true)"),
+        OpenApiParameter("counts", bool, description="Include the tab counts (default false)"),
     ], responses=s.QueueSerializer)
     def get(self, request):
         params = request.query_params
@@ -75,10 +77,11 @@ class QueueView(APIView):
         if not 1 <= limit <= MAX_QUEUE or offset < 0:
             raise exceptions.ValidationError({"limit": [f"1 to {MAX_QUEUE}; offset 0 or more."]})
         membership = request._request.membership
-        team_ids = None if view == "mine" and params.get("counts") == "false" else queues.team_ids_of(membership)
+        with_counts = params.get("counts", "false") == "true"
+        team_ids = None if view == "mine" and not with_counts else queues.team_ids_of(membership)
         body = {"view": view, "results": queues.queue_rows(membership=membership, view=view, limit=limit,
                                                            offset=offset, team_ids=team_ids)}
-        if params.get("counts", "true") != "false":
+        if with_counts:
             body["counts"] = queues.queue_counts(membership=membership, team_ids=team_ids)
         return Response(body)
 

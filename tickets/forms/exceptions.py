@@ -10,6 +10,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from tenancy.forms import PlainSelect
+
 from ..models import ExceptionKind, TicketStatus
 from ..selectors import OPEN_STATUSES
 
@@ -109,12 +111,13 @@ class ExceptionBulkForm(forms.Form):
 
 
 class TicketAssignForm(forms.Form):
-    assignee = forms.TypedChoiceField(label=_("Assign to"), coerce=int, empty_value=None)
+    assignee = forms.TypedChoiceField(label=_("Assign to"), coerce=int, empty_value=None, widget=PlainSelect)
     note = forms.CharField(label=_("Note"), max_length=1000, required=False)
 
-    def __init__(self, *args, members=(), **kwargs):
+    def __init__(self, *args, choices=(), **kwargs):
+        """`choices`: (membership id, label) of the people the ticket may go to."""
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = BLANK + member_choices(members)
+        self.fields["assignee"].choices = BLANK + list(choices)
 
 
 class TicketStatusForm(forms.Form):

@@ -41,8 +41,8 @@ class Migration(migrations.Migration):
         ),
         migrations.RunSQL(
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS ticket_counts_mine ON tickets_ticket "
-            "(tenant_id, assignee_id) INCLUDE (first_response_breached, resolution_breached, resolution_due, "
-            f"sla_paused_at) WHERE {OPEN}",
+            "(tenant_id, assignee_id) INCLUDE (first_response_breached, resolution_breached, first_responded_at, "
+            f"first_response_due, resolution_due, sla_paused_at) WHERE {OPEN}",
             "DROP INDEX CONCURRENTLY IF EXISTS ticket_counts_mine",
         ),
         migrations.RunSQL(

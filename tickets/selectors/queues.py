@@ -83,7 +83,9 @@ _COUNTS_SQL = """
 SELECT * FROM (
     SELECT count(*) AS mine,
            count(*) FILTER (WHERE t.first_response_breached OR t.resolution_breached) AS mine_late,
-           count(*) FILTER (WHERE t.resolution_due <= %(soon)s AND t.sla_paused_at IS NULL) AS mine_due_soon
+           count(*) FILTER (WHERE t.sla_paused_at IS NULL AND (CASE WHEN t.first_responded_at IS NULL
+                THEN LEAST(t.first_response_due, t.resolution_due) ELSE t.resolution_due END) <= %(soon)s)
+               AS mine_due_soon
     FROM {ticket} t
     WHERE t.tenant_id = %(tenant)s AND {open} AND t.assignee_id = %(membership)s {reach}
 ) AS mine CROSS JOIN (
@@ -202,14 +204,16 @@ def teams_with_members() -> list[Team]:
                 .order_by("name"))
 
 
-def assignable_for(*, ticket: Ticket | None = None) -> list[Membership]:
-    """People a ticket may be given to: active agents and branch managers (the ticket's team's
-    members first)."""
+def assignable_for(*, ticket: Ticket | None = None) -> list[tuple[int, str]]:
+    """People a ticket may be given to, as (membership id, "name · branch") choices: active agents
+    and branch managers, the ticket's team's members first. Plain tuples: the ticket page lists
+    every agent of the company (200 here), and model instances cost more than the page's SQL."""
     from .exceptions import ASSIGNABLE_ROLES
 
-    members = list(Membership.objects.filter(is_active=True, role__in=ASSIGNABLE_ROLES)
-                   .select_related("user", "branch").order_by("user__display_name", "pk"))  # labels: name · branch
+    rows = (Membership.objects.filter(is_active=True, role__in=ASSIGNABLE_ROLES)
+            .order_by("user__display_name", "pk").values_list("pk", "user__display_name", "branch__name"))
+    choices = [(pk, f"{name} · {branch or '—'}") for pk, name, branch in rows]
     if ticket is not None and ticket.team_id:
         in_team = set(TeamMember.objects.filter(team_id=ticket.team_id).values_list("membership_id", flat=True))
-        members.sort(key=lambda m: m.pk not in in_team)
-    return members
+        choices.sort(key=lambda choice: choice[0] not in in_team)
+    return choices

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from shipments.selectors import customer_recent_waybills, waybill_timeline
 from tenancy.forms import apply_service_errors
+from tenancy.models import Membership
 from tenancy.views import perm_required
 
 from ..forms.console import AttachmentForm, DetailsForm, MergeForm, ReplyForm, SplitForm
@@ -35,7 +36,7 @@ def _forms(request, ticket, *, members, allowed, teams, candidates, data=None, a
         "details": DetailsForm(bound("details"), teams=teams, prefix="details", initial={
             "category": ticket.category, "priority": ticket.priority, "team": ticket.team_id or 0,
             "tags": ", ".join(ticket.tags), "waybill_number": ticket.waybill.number if ticket.waybill_id else ""}),
-        "assign": TicketAssignForm(bound("assign"), members=members, prefix="assign"),
+        "assign": TicketAssignForm(bound("assign"), choices=members, prefix="assign"),
         "status": TicketStatusForm(bound("status"), allowed=allowed, prefix="status"),
         "merge": MergeForm(bound("merge"), candidates=candidates, prefix="merge"),
         "split": SplitForm(bound("split"), prefix="split"),
@@ -63,7 +64,7 @@ def ticket_page(request, pk: int):
             raise PermissionDenied
         if action not in forms:
             raise Http404
-        response = _act(request, ticket, action, forms[action], members)
+        response = _act(request, ticket, action, forms[action])
         if response is not None:
             return response
         status = 400
@@ -87,7 +88,7 @@ def ticket_page(request, pk: int):
     }, status=status)
 
 
-def _act(request, ticket, action, form, members):
+def _act(request, ticket, action, form):
     if not form.is_valid():
         return None
     data = form.cleaned_data
@@ -112,7 +113,8 @@ def _act(request, ticket, action, form, members):
                                  waybill_number=data["waybill_number"], reason=data["reason"])
             messages.success(request, _("Details saved."))
         elif action == "assign":
-            assignee = next(m for m in members if m.pk == data["assignee"])
+            # the form only accepts one of `members`, the people in reach
+            assignee = Membership.objects.select_related("user").get(pk=data["assignee"])
             core.ticket_assign(actor=user, ticket=ticket, assignee=assignee, note=data["note"])
             messages.success(request, _("Ticket assigned to %(name)s.") % {"name": assignee.user.display_name})
         elif action == "status":
