@@ -10,6 +10,20 @@ from rest_framework import serializers, viewsets
 from .permissions import RolePermission
 
 
+class AllFieldsOptional:
+    """Mixin for the input serializer of a PATCH: every field optional, and a field left out
+    keeps its stored value (no default is filled in) — except those named in `keep_defaults`."""
+
+    keep_defaults: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if name not in self.keep_defaults:
+                field.required = False
+                field.default = serializers.empty
+
+
 @extend_schema_field(OpenApiTypes.INT)
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """A foreign key in a payload, resolved inside the current tenant only: another tenant's id

@@ -21,15 +21,14 @@ this module's served company database by `manage.py shell`, as the exception-que
 tracking events. The SLA sweep runs the same way (it has no command of its own: a Celery task)."""
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 
 from ..served import MANAGE, free_port, manage_output, served_database, serving
+from .helpers import shot, watch
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path("/tmp/shots")
 TENANT = "alpha"                          # tenant A of the tests' two-tenant world
 AGENT = f"{TENANT}_agent"                 # the first member of the complaints team
 PASSWORD = "Test-Passw0rd-2026"           # tests/factories/world.py
@@ -83,24 +82,6 @@ def in_tenant(env: dict, code: str) -> str:
     return manage_output(env, "shell", "-c", script)
 
 
-def watch(page) -> list[str]:
-    """Console errors and warnings (CSP violations among them) and uncaught exceptions; a form
-    refused with status 400 is logged by Chromium for the page itself: expected."""
-    problems: list[str] = []
-
-    def on_console(msg) -> None:
-        refused_form = "status of 400" in msg.text and msg.location.get("url") == page.url
-        if msg.type in ("error", "warning") and not refused_form:
-            problems.append(f"{page.url} {msg.type}: {msg.text}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: problems.append(f"{page.url} pageerror: {exc}"))
-    return problems
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"e2e-console-{name}.png"), full_page=True)
 
 
 def click_and_wait(page, locator) -> None:
@@ -182,7 +163,7 @@ def test_agent_takes_a_call_answers_with_a_macro_and_merges_a_duplicate(login, p
     new_link = card.locator("a[href*='/console/new/']").first.get_attribute("href")
     assert "customer_id=" in new_link and "caller_phone=%2B86" + PHONE in new_link, new_link
     assert page.locator("#unknown-caller").count() == 1
-    shot(page, "01-call-lookup")
+    shot(page, "console-01-call-lookup")
 
     # a complaint for this customer: routed to the complaints team and assigned automatically
     open_ticket(page, card, SUBJECT_1)
@@ -206,7 +187,7 @@ def test_agent_takes_a_call_answers_with_a_macro_and_merges_a_duplicate(login, p
     assert assign.locator(".invalid-feedback").count() == 1
     assert assign.locator("#id_assign-assignee").input_value() == colleague
     assert page.inner_text("#ticket-assignee").strip() == assignee
-    shot(page, "02a-assign-reason")
+    shot(page, "console-02a-assign-reason")
     assign.locator("#id_assign-note").fill("同事负责上海浦东片区")
     click_and_wait(page, assign.locator("button"))
     assert page.inner_text("#ticket-assignee").strip() != assignee
@@ -218,7 +199,7 @@ def test_agent_takes_a_call_answers_with_a_macro_and_merges_a_duplicate(login, p
     text = page.input_value("#id_reply-body")
     assert "您好" in text and CUSTOMER not in text, text             # names are masked in macro texts
     assert page.input_value("#id_reply-macro_id")
-    shot(page, "02-ticket-macro")
+    shot(page, "console-02-ticket-macro")
     click_and_wait(page, page.locator("#reply-form button"))
     assert page.url == f"{base}/tickets/{first_id}/"
     reply = page.locator("#ticket-timeline .timeline-reply")
@@ -226,7 +207,7 @@ def test_agent_takes_a_call_answers_with_a_macro_and_merges_a_duplicate(login, p
     assert page.inner_text("#ticket-status").strip() == status_label("waiting_customer")
     assert page.locator("#sla-paused").count() == 1                  # the clock stops while the customer is asked
     assert page.input_value("#id_reply-body") == ""
-    shot(page, "03-ticket-replied")
+    shot(page, "console-03-ticket-replied")
 
     # an empty reply is refused in place (400): the error shows, nothing chosen is lost, nothing changes
     events = page.locator("#ticket-timeline > li").count()
@@ -244,7 +225,7 @@ def test_agent_takes_a_call_answers_with_a_macro_and_merges_a_duplicate(login, p
     assert page.is_checked("input[name=reply-kind][value=reply]")
     assert page.locator("#ticket-timeline > li").count() == events
     assert page.inner_text("#ticket-status").strip() == status_label("waiting_customer")
-    shot(page, "04-empty-reply")
+    shot(page, "console-04-empty-reply")
 
     # the same customer calls again (looked up with Enter this time): the card lists the first ticket
     card = look_up(page, base, PHONE, press_enter=True)
@@ -276,7 +257,7 @@ def test_agent_takes_a_call_answers_with_a_macro_and_merges_a_duplicate(login, p
     assert timeline.locator(".timeline-created").count() == 2
     assert second in timeline.locator(".timeline-merged").first.inner_text()
     assert action_form(page, "merge").count() == 0                    # no other open ticket left
-    shot(page, "05-ticket-merged")
+    shot(page, "console-05-ticket-merged")
     page.goto(f"{base}/tickets/{second_id}/")
     page.wait_for_load_state("networkidle")
     assert page.locator(f".alert a[href='/tickets/{first_id}/']").inner_text().strip() == first
@@ -297,7 +278,7 @@ def test_agent_takes_a_call_answers_with_a_macro_and_merges_a_duplicate(login, p
     assert done.count() == 1
     public = done.locator("strong").inner_text().strip()
     assert re.fullmatch(r"\S+", public) and public not in (first, second), public
-    shot(page, "06-public-done")
+    shot(page, "console-06-public-done")
 
     # …and the agent finds it in the team queue
     login(AGENT, PASSWORD)
@@ -311,7 +292,7 @@ def test_agent_takes_a_call_answers_with_a_macro_and_merges_a_duplicate(login, p
     assert first_row.count() == 1 and first_row.locator(".sla-paused").count() == 1
     assert rows.filter(has=page.locator(f"a:text-is('{second}')")).count() == 0   # merged: not open work
     assert page.locator("#queue-tabs a.active[href='?view=team']").count() == 1
-    shot(page, "07-console-team")
+    shot(page, "console-07-console-team")
     click_and_wait(page, row.locator("td").first)                     # a click on the row opens it
     assert re.fullmatch(rf"{re.escape(base)}/tickets/\d+/", page.url), page.url
     assert public in page.inner_text("h1")
@@ -368,7 +349,7 @@ def test_sla_warning_breach_escalation_resolve_reopen_and_keyboard(login, page, 
     assert late_row.locator(".sla-breached").count() == 1
     assert warn_row.locator(".sla-warning").count() == 1
     assert int(page.inner_text("#queue-tabs [data-count=breached]")) >= 1
-    shot(page, "10-console-sla")
+    shot(page, "console-10-console-sla")
 
     # keyboard: j/k move the selection, Enter opens the selected row
     page.keyboard.press("j")
@@ -389,7 +370,7 @@ def test_sla_warning_breach_escalation_resolve_reopen_and_keyboard(login, page, 
     timeline = page.locator("#ticket-timeline")
     assert timeline.locator(".timeline-sla_breached").count() >= 1
     assert timeline.locator(".timeline-escalated").count() == 1
-    shot(page, "11-ticket-escalated")
+    shot(page, "console-11-ticket-escalated")
 
     # resolved: a note is required (refused first), then it is; reopened within the window
     status = action_form(page, "status")
@@ -464,12 +445,12 @@ def test_unknown_caller_and_forms_that_keep_what_was_typed(login, page, chromium
     assert page.input_value("#id_caller_name") == "赵先生"
     assert page.input_value("#id_category") == "tracking_inquiry"
     assert page.input_value("#id_caller_phone") == "+8613700009999"
-    shot(page, "20-new-ticket-error")
+    shot(page, "console-20-new-ticket-error")
     page.fill("#id_subject", "查件：不知道单号")
     click_and_wait(page, page.locator("form:has(#id_subject) button"))
     assert re.fullmatch(rf"{re.escape(base)}/tickets/\d+/", page.url), page.url
     assert page.locator("#ticket-customer .unknown-caller").count() == 1
-    shot(page, "21-ticket-unknown-caller")
+    shot(page, "console-21-ticket-unknown-caller")
     assert problems == [], "\n".join(problems)
 
     # the public form on a phone: refused without consent, nothing typed is lost
@@ -486,7 +467,7 @@ def test_unknown_caller_and_forms_that_keep_what_was_typed(login, page, chromium
         mobile.fill("#id_waybill_number", WAYBILL)
         mobile.select_option("#id_category", "delivery_urge")
         mobile.fill("#id_description", "今天能送到吗？")
-        shot(mobile, "30-public-form-phone")
+        shot(mobile, "console-30-public-form-phone")
         click_and_wait(mobile, mobile.locator("form:has(#id_consent) button"))
         assert mobile.locator("#public-ticket-done").count() == 0
         assert mobile.locator("#id_consent ~ .invalid-feedback, .form-check .invalid-feedback").count() == 1
@@ -495,11 +476,11 @@ def test_unknown_caller_and_forms_that_keep_what_was_typed(login, page, chromium
         assert mobile.input_value("#id_waybill_number") == WAYBILL
         assert mobile.input_value("#id_category") == "delivery_urge"
         assert mobile.input_value("#id_description") == "今天能送到吗？"
-        shot(mobile, "31-public-form-error")
+        shot(mobile, "console-31-public-form-error")
         mobile.check("#id_consent")
         click_and_wait(mobile, mobile.locator("form:has(#id_consent) button"))
         assert mobile.locator("#public-ticket-done strong").inner_text().strip()
-        shot(mobile, "32-public-form-done")
+        shot(mobile, "console-32-public-form-done")
         assert problems == [], "\n".join(problems)
     finally:
         phone.close()
@@ -512,7 +493,7 @@ def test_tenant_admin_sets_up_a_team_a_rule_a_policy_and_a_holiday(login, page, 
     page.goto(f"{base}/desk/")
     page.wait_for_load_state("networkidle")
     assert page.locator("#teams").count() == 1
-    shot(page, "40-desk-home")
+    shot(page, "console-40-desk-home")
 
     # a team: refused without a name (the members ticked stay ticked), then saved
     click_and_wait(page, page.locator("a[href='/desk/teams/new/']"))
@@ -542,7 +523,7 @@ def test_tenant_admin_sets_up_a_team_a_rule_a_policy_and_a_holiday(login, page, 
     # an SLA policy for delays
     click_and_wait(page, page.locator("#desk-sla-policies"))
     assert page.locator("#sla-policies").count() == 1
-    shot(page, "41-sla-policies")
+    shot(page, "console-41-sla-policies")
     click_and_wait(page, page.locator("a[href='/desk/sla/new/']"))
     page.fill("#id_name", "延误件时限")
     page.select_option("#id_category", "delay")
@@ -563,5 +544,5 @@ def test_tenant_admin_sets_up_a_team_a_rule_a_policy_and_a_holiday(login, page, 
     click_and_wait(page, page.locator("form:has(#id_date) button"))
     day = page.locator("#calendar-days tr", has_text="公司年会")
     assert day.count() == 1 and f"{year}-12-31" in day.inner_text()
-    shot(page, "42-calendar")
+    shot(page, "console-42-calendar")
     assert problems == [], "\n".join(problems)

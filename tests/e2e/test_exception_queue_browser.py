@@ -9,15 +9,14 @@ import datetime as dt
 import json
 import re
 import tempfile
-from pathlib import Path
 
 import pytest
 
 from ..served import MANAGE, free_port, manage_output, served_database, serving
+from .helpers import shot, watch
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path("/tmp/shots")
 SITE = "SD-SH-PD"                  # 上海浦东网点: shunda_branch manages it, shunda_agent works there
 NUMBERS = ["E2EX00000001", "E2EX00000002", "E2EX00000003"]
 AGENT_NAME = "王小梅"
@@ -60,24 +59,6 @@ def e2e_server():
             yield url
 
 
-def watch(page) -> list[str]:
-    """Console errors and warnings (CSP violations among them) and uncaught exceptions; a form
-    refused with status 400 is logged by Chromium for the page itself: expected."""
-    problems: list[str] = []
-
-    def on_console(msg) -> None:
-        refused_form = "status of 400" in msg.text and msg.location.get("url") == page.url
-        if msg.type in ("error", "warning") and not refused_form:
-            problems.append(f"{page.url} {msg.type}: {msg.text}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: problems.append(f"{page.url} pageerror: {exc}"))
-    return problems
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"e2e-{name}.png"), full_page=True)
 
 
 def row(page, number: str):

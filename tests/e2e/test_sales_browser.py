@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from .helpers import shot, watch
+
 pytestmark = pytest.mark.browser
 
 SALES_LOGINS = {"李建国": "shunda_sales", "王芳": "shunda_sales2"}  # display name → login
@@ -23,23 +25,6 @@ def shanghai_today() -> dt.date:
     return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
-def watch(page) -> list[str]:
-    """Console errors and warnings (CSP violations are reported there) and uncaught exceptions.
-    A refused form comes back with status 400, which Chromium logs for the page itself: expected."""
-    problems: list[str] = []
-
-    def on_console(msg) -> None:
-        refused_form = "status of 400" in msg.text and msg.location.get("url") == page.url
-        if msg.type in ("error", "warning") and not refused_form:
-            problems.append(f"{page.url} {msg.type}: {msg.text}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: problems.append(f"{page.url} pageerror: {exc}"))
-    return problems
-
-
-def shot(page, name: str) -> None:
-    page.screenshot(path=f"/tmp/e2e-{name}.png", full_page=True)
 
 
 def submit(page, form) -> None:

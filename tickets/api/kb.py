@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from tenancy.api.base import ScopedPrimaryKeyRelatedField, TenantScopedViewSet
+from tenancy.api.base import AllFieldsOptional, ScopedPrimaryKeyRelatedField, TenantScopedViewSet
 
 from ..models import ArticleStatus, KbArticle, KbArticleVersion, KbCategory
 from ..selectors import kb as selectors
@@ -66,12 +66,8 @@ class KbCategoryInputSerializer(serializers.Serializer):
                                         help_text=_("Lower numbers come first"))
 
 
-class KbCategoryUpdateSerializer(KbCategoryInputSerializer):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.required = False
-            field.default = serializers.empty
+class KbCategoryUpdateSerializer(AllFieldsOptional, KbCategoryInputSerializer):
+    """Every field optional: what is left out keeps its value."""
 
 
 class KbArticleSerializer(serializers.ModelSerializer):
@@ -160,16 +156,11 @@ class KbArticleInputSerializer(serializers.Serializer):
                                        help_text=_("Publish the new text at once (else a draft)"))
 
 
-class KbArticleUpdateSerializer(KbArticleInputSerializer):
+class KbArticleUpdateSerializer(AllFieldsOptional, KbArticleInputSerializer):
     """Every field optional: what is left out keeps its value. A new title or text is a new
     version; a published article keeps its live text until published."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
-            if name not in ("note", "publish"):
-                field.required = False
-                field.default = serializers.empty
+    keep_defaults = ("note", "publish")
 
 
 class KbRestoreSerializer(serializers.Serializer):

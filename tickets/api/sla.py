@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers.models import Contract
-from tenancy.api.base import ScopedPrimaryKeyRelatedField, TenantScopedViewSet
+from tenancy.api.base import AllFieldsOptional, ScopedPrimaryKeyRelatedField, TenantScopedViewSet
 from tenancy.api.permissions import IsTenantMember
 
 from ..models import BusinessCalendar, CalendarDay, SlaClock, SlaPolicy
@@ -63,14 +63,8 @@ class CalendarInputSerializer(serializers.Serializer):
     is_default = serializers.BooleanField(required=False, default=False)
 
 
-class CalendarUpdateSerializer(CalendarInputSerializer):
+class CalendarUpdateSerializer(AllFieldsOptional, CalendarInputSerializer):
     """Every field optional: what is left out keeps its value."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.required = False
-            field.default = serializers.empty
 
 
 class CalendarDaySerializer(serializers.ModelSerializer):
@@ -125,12 +119,8 @@ class SlaPolicyInputSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False, default=True)
 
 
-class SlaPolicyUpdateSerializer(SlaPolicyInputSerializer):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.required = False
-            field.default = serializers.empty
+class SlaPolicyUpdateSerializer(AllFieldsOptional, SlaPolicyInputSerializer):
+    """Every field optional: what is left out keeps its value."""
 
 
 class BreachRatesQuerySerializer(serializers.Serializer):
