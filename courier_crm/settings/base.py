@@ -246,6 +246,7 @@ SPECTACULAR_SETTINGS = {
     # Choice sets that share a field name across apps get their own schema names.
     "ENUM_NAME_OVERRIDES": {
         "WaybillStatusEnum": "shipments.models.WaybillStatus",
+        "BranchKindEnum": "tenancy.models.BranchKind",
         "ConsentSourceEnum": "shipments.models.ConsentSource",
         "CustomerStatusEnum": "customers.models.CustomerStatus",
         "EditableCustomerStatusEnum": "customers.api.serializers.EDITABLE_STATUSES",
