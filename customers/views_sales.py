@@ -71,7 +71,7 @@ def lead_list(request):
         owner_id=request.membership.pk if mine == "1" else None, search=request.GET.get("q", ""),
         unassigned=request.GET.get("unassigned") == "1", open_only=request.GET.get("open") == "1")
     after = request.GET.get("after", "")
-    if after.isdigit():
+    if after.isdecimal():
         qs = qs.filter(pk__lt=int(after))
     rows = list(qs[:PAGE_SIZE + 1])
     query = request.GET.copy()
@@ -262,7 +262,7 @@ def _opportunity_action(request, opportunity, action, forms, new_account):
     elif action == "remove_lane":
         line = get_object_or_404(QuoteLine.objects.filter(opportunity=opportunity),
                                  pk=int(request.POST.get("line", "0") or 0) if request.POST.get(
-                                     "line", "").isdigit() else 0)
+                                     "line", "").isdecimal() else 0)
         services.quote_line_remove(actor=request.user, line=line)
         return redirect("customers:opportunity_detail", opportunity.pk)
     elif action == "move":

@@ -161,6 +161,8 @@ def test_list_filters_and_cursor_pagination(desks):
     assert first.pk in [row["id"] for row in results(mine.get("/api/v1/tickets/", {"assignee": "me"}))]
     assert fields(client.get("/api/v1/tickets/", {"status": "lost"})) == {"status"}
     assert fields(client.get("/api/v1/tickets/", {"team": "abc"})) == {"team"}
+    assert fields(client.get("/api/v1/tickets/", {"team": "²"})) == {"team"}       # a digit int() refuses
+    assert fields(client.get("/api/v1/tickets/", {"tag": "催\x00件"})) == {"tag"}  # PostgreSQL refuses NUL
     page = client.get("/api/v1/tickets/", {"page_size": 2}).json()
     assert [r["id"] for r in page["results"]] == [third.pk, second.pk] and page["next"]
     rest = client.client.get(page["next"]).json()

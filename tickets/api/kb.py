@@ -192,7 +192,7 @@ class KbViewSet(TenantScopedViewSet):
 
     def get_object(self):
         value = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
-        if not str(value).isdigit() or not 0 < int(value) <= MAX_ID:
+        if not str(value).isdecimal() or not 0 < int(value) <= MAX_ID:
             raise exceptions.NotFound()
         return super().get_object()
 

@@ -9,7 +9,7 @@ import datetime as dt
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
@@ -40,9 +40,19 @@ def parse(serializer_class, data, **kwargs) -> dict:
 
 # --- serializers -----------------------------------------------------------------------------------
 
+@extend_schema_field({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$", "example": "09:00"})
+class WallClockTimeField(serializers.TimeField):
+    """A time of day on the calendar's own clock ("09:00"): no UTC offset, so not the RFC 3339
+    `time` format OpenAPI's `format: time` means."""
+
+
 class CalendarSerializer(serializers.ModelSerializer):
     workdays = serializers.ListField(child=serializers.IntegerField(), help_text=_("ISO weekdays: 1 = Monday … 7 = "
                                                                                    "Sunday"))
+    work_start = WallClockTimeField(read_only=True)
+    work_end = WallClockTimeField(read_only=True)
+    break_start = WallClockTimeField(read_only=True, allow_null=True)
+    break_end = WallClockTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = BusinessCalendar
@@ -56,10 +66,10 @@ class CalendarInputSerializer(serializers.Serializer):
     time_zone = serializers.CharField(max_length=40, default="Asia/Shanghai", help_text=_("An IANA zone name"))
     workdays = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=7), min_length=1,
                                      max_length=7, help_text=_("ISO weekdays: 1 = Monday … 7 = Sunday"))
-    work_start = serializers.TimeField()
-    work_end = serializers.TimeField()
-    break_start = serializers.TimeField(allow_null=True, required=False, default=None)
-    break_end = serializers.TimeField(allow_null=True, required=False, default=None)
+    work_start = WallClockTimeField()
+    work_end = WallClockTimeField()
+    break_start = WallClockTimeField(allow_null=True, required=False, default=None)
+    break_end = WallClockTimeField(allow_null=True, required=False, default=None)
     is_default = serializers.BooleanField(required=False, default=False)
 
 
@@ -165,7 +175,7 @@ class SlaViewSet(TenantScopedViewSet):
 
     def get_object(self):
         value = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
-        if not str(value).isdigit() or not 0 < int(value) <= MAX_ID:
+        if not str(value).isdecimal() or not 0 < int(value) <= MAX_ID:
             raise exceptions.NotFound()
         return super().get_object()
 
@@ -208,7 +218,7 @@ class CalendarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, SlaViewS
                                             **parse(CalendarDayInputSerializer, request.data))
             return Response(CalendarDaySerializer(day).data, status=status.HTTP_201_CREATED)
         year = request.query_params.get("year", "")
-        if year and not (year.isdigit() and 2000 <= int(year) <= 2100):
+        if year and not (year.isdecimal() and 2000 <= int(year) <= 2100):
             raise exceptions.ValidationError({"year": [_("A year from 2000 to 2100.")]})
         days = selectors.calendar_days(calendar_id=calendar.pk, year=int(year) if year else None)
         return Response(CalendarDaySerializer(days, many=True).data)

@@ -110,16 +110,24 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
             if value == "me" and name == "assignee":
                 value = str(self.membership.pk)
             if value:
-                if not value.isdigit() or int(value) > MAX_ID:
+                if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
                     raise exceptions.ValidationError({name: ["An id (whole number)."]})
                 qs = qs.filter(**{lookup: int(value)})
-        if params.get("number"):
-            qs = qs.filter(number=params["number"].strip().upper())
-        if params.get("waybill_number"):
-            qs = qs.filter(waybill__number=params["waybill_number"].strip().upper())
-        if params.get("tag"):
-            qs = qs.filter(tags__contains=[params["tag"]])
+        number, waybill_number, tag = (self._text_param(name) for name in ("number", "waybill_number", "tag"))
+        if number:
+            qs = qs.filter(number=number.upper())
+        if waybill_number:
+            qs = qs.filter(waybill__number=waybill_number.upper())
+        if tag:
+            qs = qs.filter(tags__contains=[tag])
         return qs
+
+    def _text_param(self, name: str) -> str:
+        """A text filter, trimmed; a control character (PostgreSQL refuses NUL) is a 400."""
+        value = self.request.query_params.get(name, "").strip()
+        if any(ord(char) < 32 for char in value):
+            raise exceptions.ValidationError({name: ["No control characters."]})
+        return value
 
     def get_permissions(self):
         if self.action == "create":
@@ -430,7 +438,7 @@ class MacroViewSet(mixins.DestroyModelMixin, _DeskViewSet):
     def render(self, request, pk=None):
         """The macro's text with its variables filled in for `ticket`."""
         ticket_id = request.query_params.get("ticket", "")
-        if not ticket_id.isdigit():
+        if not ticket_id.isdecimal():
             raise exceptions.ValidationError({"ticket": ["A ticket id."]})
         ticket = get_object_or_404(ticket_reads.ticket_list(membership=self.membership), pk=int(ticket_id))
         return Response({"text": conversation.macro_render(macro=self.get_object(), ticket=ticket,

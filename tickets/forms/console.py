@@ -51,7 +51,7 @@ class ReplyForm(forms.Form):
 
     def clean_kb_articles(self) -> tuple[int, ...]:
         raw = self.cleaned_data.get("kb_articles") or ""
-        return tuple(dict.fromkeys(int(x) for x in raw.split(",") if x.strip().isdigit()))[:20]
+        return tuple(dict.fromkeys(int(x) for x in raw.split(",") if x.strip().isdecimal()))[:20]
 
 
 class DetailsForm(forms.Form):

@@ -35,7 +35,7 @@ class QueueCursorField(forms.CharField):
         if not value:
             return None
         micros, _sep, pk = value.partition(".")
-        if not (micros.isdigit() and pk.isdigit()):
+        if not (micros.isdecimal() and pk.isdecimal()):
             raise ValidationError(_("Not a page of this list."))
         return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(micros)), int(pk))
 
@@ -65,7 +65,7 @@ class ExceptionQueueFilterForm(forms.Form):
         data = self.cleaned_data if self.is_valid() else {}
         assignee = data.get("assignee") or ""
         return {"kind": data.get("kind") or "", "status": data.get("status") or "",
-                "unassigned": assignee == UNASSIGNED, "assignee_id": int(assignee) if assignee.isdigit() else None,
+                "unassigned": assignee == UNASSIGNED, "assignee_id": int(assignee) if assignee.isdecimal() else None,
                 "branch_id": data.get("branch"), "search": data.get("q") or ""}
 
 
@@ -81,7 +81,7 @@ class TicketIdsField(forms.Field):
         if not value:
             return []
         values = value if isinstance(value, list | tuple) else [value]
-        if not all(isinstance(v, str) and v.isdigit() and len(v) < 19 for v in values):
+        if not all(isinstance(v, str) and v.isdecimal() and len(v) < 19 for v in values):
             raise ValidationError(self.error_messages["invalid"], code="invalid")
         ids = sorted({int(v) for v in values})
         if len(ids) > self.max_count:

@@ -88,7 +88,7 @@ def ticket_new(request):
     form = TicketCreateForm(request.POST or None, initial=initial)
     customer = None
     customer_id = (form.data.get("customer_id") if form.is_bound else initial.get("customer_id")) or ""
-    if str(customer_id).isdigit():
+    if str(customer_id).isdecimal():
         from customers.models import Customer
 
         customer = Customer.objects.filter(pk=int(customer_id)).first()
