@@ -14,6 +14,8 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tenancy.api.base import MAX_ID
+
 from .. import regions, selectors
 from ..models import (
     ContractStatus,
@@ -25,8 +27,6 @@ from ..models import (
     OpportunityStage,
 )
 from ..rules import SEGMENT_CODES
-
-MAX_ID = 2**63 - 1
 
 
 @extend_schema_field(serializers.IntegerField(min_value=1, max_value=MAX_ID))

@@ -113,10 +113,6 @@ class CustomersViewSet(TenantScopedViewSet):
             return queryset
         return super().filter_queryset(queryset)
 
-    def get_object(self):
-        object_id(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field))
-        return super().get_object()
-
     def paginated(self, queryset, serializer_class, prepare=None):
         page = self.paginate_queryset(queryset)
         if prepare is not None:

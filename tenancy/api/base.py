@@ -5,9 +5,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers, viewsets
+from rest_framework import exceptions, serializers, viewsets
 
 from .permissions import RolePermission
+
+# The largest id a bigint column holds: a larger one in a path or payload is "no such row", not a
+# database error.
+MAX_ID = 2**63 - 1
 
 
 class AllFieldsOptional:
@@ -65,6 +69,13 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
 
     def scoped_queryset(self):
         raise ImproperlyConfigured(f"{type(self).__name__} must define scoped_queryset() with a selector")
+
+    def get_object(self):
+        """An id no row can have (0, or past bigint) is 404 like an id never used."""
+        value = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field))
+        if not value.isdecimal() or not 0 < int(value) <= MAX_ID:
+            raise exceptions.NotFound()
+        return super().get_object()
 
     @property
     def membership(self):

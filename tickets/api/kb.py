@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from tenancy.api.base import AllFieldsOptional, ScopedPrimaryKeyRelatedField, TenantScopedViewSet
+from tenancy.api.base import MAX_ID, AllFieldsOptional, ScopedPrimaryKeyRelatedField, TenantScopedViewSet
 
 from ..models import ArticleStatus, KbArticle, KbArticleVersion, KbCategory
 from ..selectors import kb as selectors
@@ -20,7 +20,6 @@ from ..services import kb as services
 from .serializers import category_field, named_choice
 
 READ_PERM, WRITE_PERM = "tickets.view_kbarticle", services.CHANGE_PERM
-MAX_ID = 2**63 - 1
 QUERY_MAX = 200
 EXCERPT_CHARS = 140
 NO_BODY = {204: OpenApiResponse(description=_("Done"))}
@@ -190,11 +189,6 @@ class KbViewSet(TenantScopedViewSet):
     read_perm, write_perm = READ_PERM, WRITE_PERM
     filter_backends: list = []
 
-    def get_object(self):
-        value = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
-        if not str(value).isdecimal() or not 0 < int(value) <= MAX_ID:
-            raise exceptions.NotFound()
-        return super().get_object()
 
     @property
     def editor(self) -> bool:

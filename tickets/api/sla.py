@@ -26,7 +26,6 @@ from ..services import sla as services
 from .serializers import category_field, named_choice, priority_field
 
 READ_PERM, WRITE_PERM = "tickets.view_ticket", services.MANAGE_PERM
-MAX_ID = 2**63 - 1
 NO_BODY = {204: OpenApiResponse(description=_("Done"))}
 # The longest period the breach rates are asked for at once.
 MAX_RATE_DAYS = 3 * 366
@@ -173,11 +172,6 @@ class SlaViewSet(TenantScopedViewSet):
     read_perm, write_perm = READ_PERM, WRITE_PERM
     filter_backends: list = []
 
-    def get_object(self):
-        value = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
-        if not str(value).isdecimal() or not 0 < int(value) <= MAX_ID:
-            raise exceptions.NotFound()
-        return super().get_object()
 
 
 @extend_schema_view(list=extend_schema(responses=CalendarSerializer(many=True)),

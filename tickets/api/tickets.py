@@ -15,7 +15,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenancy.api.base import TenantScopedViewSet
+from tenancy.api.base import MAX_ID, TenantScopedViewSet
 from tenancy.api.permissions import IsTenantMember
 from tenancy.models import Membership
 
@@ -27,7 +27,6 @@ from ..services import conversation, core, desk, intake, merge
 from . import serializers as s
 
 MAX_QUEUE = 200
-MAX_ID = 2**63 - 1
 # Types a stored attachment may have (tickets.services.conversation.sniff_type).
 ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "text/plain",
                     "application/octet-stream")

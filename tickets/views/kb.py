@@ -90,30 +90,30 @@ def _refusal(request, exc: ValidationError) -> None:
         messages.error(request, message)
 
 
-@require_POST
-@perm_required(EDIT_PERM)
-def kb_publish(request, pk: int):
+def _article_action(request, pk: int, action, done: str):
+    """Publish or archive from the article page: the service's refusal shows as a message."""
     article = selectors.kb_article_get(pk=pk, published_only=False)
     try:
-        services.article_publish(actor=request.user, article=article)
+        action(actor=request.user, article=article)
     except ValidationError as exc:
         _refusal(request, exc)
     else:
-        messages.success(request, _("Published: readers now see the newest version."))
+        messages.success(request, done)
     return redirect("tickets:kb_article", article.pk)
+
+
+@require_POST
+@perm_required(EDIT_PERM)
+def kb_publish(request, pk: int):
+    return _article_action(request, pk, services.article_publish,
+                           _("Published: readers now see the newest version."))
 
 
 @require_POST
 @perm_required(EDIT_PERM)
 def kb_archive(request, pk: int):
-    article = selectors.kb_article_get(pk=pk, published_only=False)
-    try:
-        services.article_archive(actor=request.user, article=article)
-    except ValidationError as exc:
-        _refusal(request, exc)
-    else:
-        messages.success(request, _("Archived: the article is no longer found or suggested."))
-    return redirect("tickets:kb_article", article.pk)
+    return _article_action(request, pk, services.article_archive,
+                           _("Archived: the article is no longer found or suggested."))
 
 
 # --- editor --------------------------------------------------------------------------------------
