@@ -65,15 +65,22 @@ class Rule:
 
 def rule_value(rule: Rule, on: dt.date | None = None):
     """The value of `rule` for the current tenant on `on` (default today)."""
+    return rule_value_with_version(rule, on=on)[0]
+
+
+def rule_value_with_version(rule: Rule, on: dt.date | None = None) -> tuple[object, str]:
+    """(value, version) of `rule` for the current tenant on `on`: the version is the date the
+    tenant's setting took effect (ISO), or "default" while none applies — what a decision records
+    so it can say which rule produced it."""
     from .models import RuleSetting
 
     on = on or timezone.localdate()
     current_tenant_id()  # fail closed outside a scope
     found = (RuleSetting.objects.filter(key=rule.key, effective_from__lte=on)
-             .order_by("-effective_from", "-id").values_list("value", flat=True).first())
+             .order_by("-effective_from", "-id").values_list("value", "effective_from").first())
     if found is None:
-        return rule.default
-    return rule.parse(found)
+        return rule.default, "default"
+    return rule.parse(found[0]), found[1].isoformat()
 
 
 def rule_history(key: str):

@@ -1,8 +1,8 @@
 """Celery tasks of the tickets app.
 
-- The SLA sweep (per tenant, by database state, every 5 minutes from the beat schedule). A lost or
-  doubled run is harmless: each warning, breach and escalation is recorded once on the ticket, and
-  the next run picks up whatever a missed one left.
+- The SLA sweep (per tenant, by database state, every 5 minutes from the beat schedule), with the
+  claims' decision clocks. A lost or doubled run is harmless: each warning, breach and escalation
+  is recorded once on the ticket or claim, and the next run picks up whatever a missed one left.
 - Delivery of public replies: one task per message, enqueued after commit, plus a sweep by database
   state that picks up messages whose task was lost (Redis down, worker killed). Delivery is
   idempotent (only a pending message is sent, under a row lock), so acks_late is safe."""
@@ -19,7 +19,7 @@ from tenancy.tasks import TenantTask
 
 from .channels import TransientDeliveryError
 from .models import DeliveryStatus, OutboundMessage
-from .services import conversation, sla_sweep
+from .services import claims, conversation, sla_sweep
 
 MAX_DELIVERY_RETRIES = 5
 RESEND_AFTER = dt.timedelta(minutes=2)
@@ -28,8 +28,11 @@ RESEND_AFTER = dt.timedelta(minutes=2)
 @shared_task(base=TenantTask, name="tickets.tasks.sla_sweep_tenant", acks_late=True, ignore_result=True,
              autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=120, max_retries=3)
 def sla_sweep_tenant(*, tenant_id: int) -> dict:
-    """Warn, mark breaches and escalate the open tickets of one tenant (idempotent)."""
-    return sla_sweep.sla_sweep().as_dict()
+    """Warn, mark breaches and escalate the open tickets of one tenant, and warn and mark the
+    claims whose decision clock runs out (both idempotent)."""
+    result = sla_sweep.sla_sweep().as_dict()
+    result["claims"] = claims.claims_clock_sweep()
+    return result
 
 
 @shared_task(name="tickets.tasks.platform_sla_sweep", ignore_result=True)

@@ -1,4 +1,25 @@
 """Models of the tickets app, one module per area."""
+from .claims import (
+    APPROVAL_RANK,
+    AWAITING_DECISION,
+    AWAITING_PAYOUT,
+    CLAIM_DONE,
+    CLAIM_STANDING,
+    CLAIM_TRANSITIONS,
+    ApprovalLevel,
+    Claim,
+    ClaimantRole,
+    ClaimCause,
+    ClaimEvent,
+    ClaimEventKind,
+    ClaimEvidence,
+    ClaimPayout,
+    ClaimStatus,
+    ClaimType,
+    CompensationRule,
+    EvidenceKind,
+    PayoutMethod,
+)
 from .conversation import DeliveryStatus, Macro, MacroAction, OutboundMessage, ReplyStage, TicketAttachment
 from .kb import ArticleStatus, KbArticle, KbArticleGram, KbArticleVersion, KbCategory
 from .routing import AssignMode, CustomerClass, RoutingRule, Team, TeamMember
@@ -16,6 +37,9 @@ from .tickets import (
 )
 
 __all__ = [
+    "APPROVAL_RANK", "AWAITING_DECISION", "AWAITING_PAYOUT", "CLAIM_DONE", "CLAIM_STANDING", "CLAIM_TRANSITIONS",
+    "ApprovalLevel", "Claim", "ClaimCause", "ClaimEvent", "ClaimEventKind", "ClaimEvidence", "ClaimPayout",
+    "ClaimStatus", "ClaimType", "ClaimantRole", "CompensationRule", "EvidenceKind", "PayoutMethod",
     "DONE_STATUSES", "ArticleStatus", "AssignMode", "BusinessCalendar", "CalendarDay", "CustomerClass",
     "DeliveryStatus", "ExceptionKind", "KbArticle", "KbArticleGram", "KbArticleVersion", "KbCategory", "Macro",
     "MacroAction", "OutboundMessage", "ReplyStage", "RoutingRule", "SlaClock", "SlaPolicy", "Team", "TeamMember",

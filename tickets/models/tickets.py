@@ -195,6 +195,7 @@ class TicketEventKind(models.TextChoices):
     ATTACHMENT = "attachment", _("Attachment added")
     SURVEY_SENT = "survey_sent", _("Survey sent")
     SURVEY_ANSWERED = "survey_answered", _("Survey answered")
+    CLAIM = "claim", _("Claim")
 
 
 class TicketEvent(TenantScopedModel):

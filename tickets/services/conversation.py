@@ -144,6 +144,24 @@ def ticket_reply(*, actor: User, ticket: Ticket, body: str, stage: str = ReplySt
     return Ticket.objects.get(pk=ticket.pk)
 
 
+def ticket_result_notify(*, actor: User | None, ticket: Ticket, body: str, now: dt.datetime | None = None) -> Ticket:
+    """Tell the customer the outcome of something decided elsewhere (a claim paid or rejected):
+    a staged result reply sent through the channel adapter, and the ticket resolved if it is
+    still open. Called inside the deciding service's transaction, whose permissions stand; the
+    ticket's own checks (branch, role) do not apply to the system's message."""
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        now = now or timezone.now()
+        event = TicketEvent.objects.create(ticket=ticket, kind=TicketEventKind.REPLY, actor=actor, body=body,
+                                           created_at=now, data={"stage": ReplyStage.RESULT, "automatic": True})
+        _outbound(ticket, event, ReplyStage.RESULT, now)
+        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+        if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED) and not ticket.merged_into_id:
+            ticket = ticket_transition(actor=actor, ticket=ticket, to_status=TicketStatus.RESOLVED, note=body,
+                                       system=True)
+    return ticket
+
+
 def ticket_note(*, actor: User, ticket: Ticket, body: str, now: dt.datetime | None = None) -> TicketEvent:
     """An internal note: colleagues see it, the customer never does."""
     body = _text(body)
