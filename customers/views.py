@@ -160,12 +160,13 @@ CUSTOMER_360_SECTIONS.append(("customers/_360_volume.html", _volume_section))
 def _rows_loaded_later(view) -> dict:
     """Cards whose rows load with htmx right after the page, so the 360 stays within its query
     budget: recent waybills (shipments.views.customer_waybills, one query) and service tickets
-    (tickets.views.tickets.customer_tickets, two queries)."""
+    (tickets.views.tickets.customer_tickets, two queries) and claims (tickets.views.claims.customer_claims)."""
     return {}
 
 
 CUSTOMER_360_SECTIONS.append(("shipments/_360_waybills.html", _rows_loaded_later))
 CUSTOMER_360_SECTIONS.append(("tickets/_360_tickets.html", _rows_loaded_later))
+CUSTOMER_360_SECTIONS.append(("tickets/claims/_360_claims.html", _rows_loaded_later))
 
 
 @perm_required("customers.view_customer")

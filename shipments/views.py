@@ -16,6 +16,7 @@ from customers.selectors import customer_get
 from tenancy.forms import apply_service_errors
 from tenancy.views import perm_required
 from tickets.selectors import tickets_of_waybill
+from tickets.selectors.claims import claims_of_waybill
 
 from . import selectors, services
 from .forms import DeliveryConsentForm, WaybillSearchForm
@@ -54,6 +55,8 @@ def _detail_context(request, waybill, consent_form=None) -> dict:
         "waybill": waybill, "overdue": selectors.waybill_is_overdue(waybill),
         "events": selectors.waybill_timeline(waybill_id=waybill.pk),
         "tickets": tickets_of_waybill(waybill_id=waybill.pk) if request.user.has_perm("tickets.view_ticket") else None,
+        "claims": claims_of_waybill(membership=request.membership, waybill_id=waybill.pk)
+        if request.user.has_perm("tickets.view_claim") else None,
         "consents": selectors.waybill_consents(waybill_id=waybill.pk),
         "consent_form": consent_form or (DeliveryConsentForm() if request.user.has_perm(
             "shipments.add_deliveryconsent") else None),

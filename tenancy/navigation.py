@@ -21,6 +21,7 @@ NAV_ITEMS = [
     NavItem("customers:list", _("Customers"), "customers.view_customer"),
     NavItem("shipments:list", _("Waybills"), "shipments.view_waybill"),
     NavItem("tickets:exceptions", _("Exceptions"), "tickets.resolve_exception"),
+    NavItem("tickets:claims", _("Claims"), "tickets.view_claim"),
     NavItem("tickets:kb", _("Knowledge base"), "tickets.view_kbarticle"),
     NavItem("customers:pipeline", _("Pipeline"), "customers.view_opportunity"),
     NavItem("customers:contracts", _("Contracts"), "customers.view_contract"),

@@ -99,6 +99,10 @@ def home(request):
         from tickets.selectors.queues import queue_counts
 
         context["ticket_queue"] = queue_counts(membership=membership)
+    if request.user.has_perm("tickets.decide_claim") or request.user.has_perm("tickets.pay_claim"):
+        from tickets.selectors.claims import claims_home_card
+
+        context["claims_card"] = claims_home_card(membership=membership)
     if membership.role == Role.BRANCH_MANAGER and membership.branch_id:
         context["subtree"] = selectors.branch_list().filter(path__startswith=membership.branch.path)
         context["team"] = selectors.membership_list(branch_subtree_of=membership.branch, active=True)[:100]

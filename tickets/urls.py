@@ -1,5 +1,5 @@
 """Routes of the tickets app's pages: each area's views module lists its own."""
-from .views import console, desk, exceptions, kb, sla, tickets
+from .views import claims, console, desk, exceptions, kb, sla, tickets
 
 app_name = "tickets"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     *desk.urlpatterns,
     *sla.urlpatterns,
     *kb.urlpatterns,
+    *claims.urlpatterns,
 ]
 
 public_urlpatterns = console.public_urlpatterns

@@ -223,9 +223,12 @@ def claims_report(*, membership: Membership | None, date_from: dt.date | None = 
     for row in by_type:
         row["label"] = str(ClaimType(row["claim_type"]).label)
     by_branch = _rows(qs, "branch_id", "branch__name")
+    for row in by_branch:
+        row["label"] = row["branch__name"] or ""
     by_month = _rows(qs.annotate(month=TruncMonth("created_at")), "month")
     for row in by_month:
         row["month"] = timezone.localtime(row["month"]).strftime("%Y-%m") if row["month"] else ""
+        row["label"] = row["month"]
     causes = []
     for row in (qs.exclude(cause="").values("cause").annotate(claims=Count("id"), paid_amount=Sum("payout__amount"))
                 .order_by("-claims", "cause")[:top]):

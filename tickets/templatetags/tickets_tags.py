@@ -151,3 +151,53 @@ def timeline_items(events) -> SafeString:
             kind_attrs, kind_labels.get(e.kind, e.kind), (e.actor.display_name if e.actor_id else "") or system,
             mark_safe(" ".join(_event_extras(e))), body))  # noqa: S308 - every part is built by format_html
     return mark_safe("\n".join(items))  # noqa: S308 - each item is built by format_html
+
+
+# --- claims --------------------------------------------------------------------------------------
+
+_CLAIM_BADGE = {
+    "draft": "text-bg-light border",
+    "submitted": "text-bg-info",
+    "under_review": "text-bg-primary",
+    "approved": "text-bg-success",
+    "partially_approved": "text-bg-success",
+    "rejected": "text-bg-danger",
+    "paid": "text-bg-dark",
+    "withdrawn": "text-bg-secondary",
+}
+
+
+@register.filter
+def claim_badge(status: str) -> str:
+    return _CLAIM_BADGE.get(status, "text-bg-light border")
+
+
+@register.filter
+def claim_status_label(status: str) -> str:
+    from tickets.models import ClaimStatus
+
+    return ClaimStatus(status).label if status in ClaimStatus.values else status
+
+
+@register.filter
+def approval_level_label(level: str) -> str:
+    from tickets.models import ApprovalLevel
+
+    return ApprovalLevel(level).label if level in ApprovalLevel.values else (level or "—")
+
+
+@register.inclusion_tag("tickets/claims/_clock.html")
+def claim_clock(claim, now) -> dict:
+    """The decision clock of a claim waiting for a decision: late, running out (past the warning
+    share) or ok, with the due time."""
+    from tickets.models import AWAITING_DECISION
+
+    if claim.status not in AWAITING_DECISION or claim.decision_due is None:
+        return {"state": "", "due": claim.decision_due}
+    if claim.decision_breached or claim.decision_due <= now:
+        state = "breached"
+    elif claim.decision_warned or (claim.decision_warn_at and claim.decision_warn_at <= now):
+        state = "warning"
+    else:
+        state = "ok"
+    return {"state": state, "due": claim.decision_due}

@@ -22,6 +22,7 @@ from ..forms.exceptions import TicketAssignForm, TicketStatusForm
 from ..models import Macro, Team, TicketStatus
 from ..selectors import exceptions as ticket_reads
 from ..selectors import queues
+from ..selectors.claims import claims_of_ticket
 from ..services import conversation, core, intake, merge
 
 MAX_UPLOAD_READ = 60 * 1024 * 1024
@@ -85,6 +86,7 @@ def ticket_page(request, pk: int):
         "can_status": may_change and bool(allowed) and not ticket.merged_into_id,
         "candidates": candidates,
         "sla": ticket_reads.sla_of(ticket, now=timezone.now()) if ticket.is_open else None,
+        "claims": claims_of_ticket(ticket_id=ticket.pk) if request.user.has_perm("tickets.view_claim") else None,
     }, status=status)
 
 
