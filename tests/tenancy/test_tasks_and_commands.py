@@ -76,6 +76,16 @@ def test_seed_demo_runs_once(db):
     assert "already present" in out.getvalue()
     assert User.objects.count() == users == 15
     assert set(Tenant.objects.values_list("code", flat=True)) == {"shunda", "xunjie"}
+    from tenancy.scoping import tenant_scope
+    from tickets.models import Claim
+
+    for tenant in Tenant.objects.all():
+        with tenant_scope(tenant):
+            # the demo claims walk the path with the four-eyes rule: filed by the agent, decided by headquarters
+            statuses = set(Claim.objects.values_list("status", flat=True))
+            assert {"paid", "under_review", "submitted", "draft"} <= statuses, statuses
+            paid = Claim.objects.get(status="paid")
+            assert paid.filed_by_id != paid.decided_by_id and paid.payout.amount == paid.approved_amount
 
 
 def test_create_api_token_command(world):

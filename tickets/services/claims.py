@@ -529,6 +529,7 @@ def claim_pay(*, actor: User, claim: Claim, amount, method: str, payee_name: str
     with transaction.atomic():
         claim = _lock_claim(claim)
         now = now or timezone.now()
+        _check_claim_scope(actor, claim)
         paid_at = paid_at or now
         if paid_at > now + dt.timedelta(minutes=5):
             raise ValidationError({"paid_at": _("The payment time cannot be in the future.")})

@@ -10,6 +10,7 @@ from shipments.demo import seed_shipments
 from tenancy.models import Branch, BranchKind, Membership, Role, Tenant, User
 from tenancy.scoping import tenant_scope
 from tenancy.services import platform_tenant_create
+from tickets.claims_demo import seed_claims_demo
 from tickets.demo import seed_service_desk
 
 DEMO_PASSWORD = "Courier-Demo-2026"
@@ -119,6 +120,7 @@ class Command(BaseCommand):
                            provinces=[(province, city) for _c, _n, province, city, _b in company["regions"]])
             seed_service_desk(admin=admin, prefix=company["prefix"])
             seed_shipments(prefix=company["prefix"])
+            seed_claims_demo()
 
     @staticmethod
     def _branch(code, name, kind, parent, province, city) -> Branch:
