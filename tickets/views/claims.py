@@ -233,6 +233,7 @@ def claim_page(request, pk: int):
         "can_reject": user.has_perm("tickets.decide_claim") and claim.status == ClaimStatus.UNDER_REVIEW,
         "can_pay": user.has_perm("tickets.pay_claim") and claim.status in AWAITING_PAYOUT,
         "is_filer": claim.filed_by_id == user.pk,
+        "awaiting_decision": claim.status in AWAITING_DECISION,
         "now": timezone.now(),
     }, status=status)
 
