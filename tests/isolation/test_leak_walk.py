@@ -163,6 +163,39 @@ def plant_ticket_objects(world) -> None:
                                       event=ticket.events.order_by("pk").first())
 
 
+def plant_claim_objects(world) -> None:
+    """Two claims on the planted waybill of both tenants (after plant_shipment_objects): a loss
+    claim with its evidence, assessed and under review (the first claim, the one the walk
+    probes), and a delay claim decided and paid with its payout. B's texts, the payee and the
+    payment reference carry the canary."""
+    from types import SimpleNamespace
+
+    from tickets.services import claims
+
+    for tw, label in ((world.a, ""), (world.b, CANARY)):
+        agent, executive, admin = (tw.user(role) for role in ("agent", "executive", "tenant_admin"))
+        with tenant_scope(tw.tenant, user=agent):
+            loss = claims.claim_file(actor=agent, ticket=tw.ship.ticket, claim_type="loss", claimant_role="sender",
+                                     claimed_amount="200", description=f"{label}整件丢失")
+            claims.claim_evidence_add(actor=agent, claim=loss, kind="proof_of_value", name=f"{label}invoice.pdf",
+                                      content=b"%PDF-1.4 " + label.encode(), note=f"{label}发票")
+            claims.claim_submit(actor=agent, claim=loss)
+            loss = claims.claim_assess(actor=agent, claim=loss, cause="lost_in_transit", assessed_value="300",
+                                       note=f"{label}核实丢失")
+            claims.claim_note(actor=agent, claim=loss, body=f"{label}内部备注")
+            delay = claims.claim_file(actor=agent, ticket=tw.ship.ticket, claim_type="delay",
+                                      claimant_role="receiver", claimed_amount="12.50", description=f"{label}晚到")
+            claims.claim_submit(actor=agent, claim=delay)
+            delay = claims.claim_assess(actor=agent, claim=delay, cause="hub_delay")
+        with tenant_scope(tw.tenant, user=executive):
+            delay = claims.claim_approve(actor=executive, claim=delay, reason="")
+        with tenant_scope(tw.tenant, user=admin):
+            payout = claims.claim_pay(actor=admin, claim=delay, amount=str(delay.approved_amount), method="alipay",
+                                      payee_name=f"{label}李四", payee_account=f"{label}6222020200112233445",
+                                      reference=f"{label}AP-1", note=f"{label}已付")
+        tw.claim = SimpleNamespace(loss=loss, delay=delay, payout=payout)
+
+
 # Second path parameters of nested API routes (the first, pk, is found through the viewset's model).
 API_EXTRA_PARAMS = {
     "tag_id": lambda tw: tw.cust.tag.pk,
@@ -228,6 +261,7 @@ def test_every_route_is_walked_or_allowlisted(world):
     plant_customer_objects(world)
     plant_shipment_objects(world)
     plant_ticket_objects(world)
+    plant_claim_objects(world)
     world.a.token = _a_token(world)
     unknown = []
     for route in walked_routes():
@@ -374,6 +408,7 @@ def test_leak_walk(walls, world, role):
     plant_customer_objects(world)
     plant_shipment_objects(world)
     plant_ticket_objects(world)
+    plant_claim_objects(world)
     world.a.token = _a_token(world)
     with tenant_scope(world.a.tenant):
         from compliance.services import access_log_record

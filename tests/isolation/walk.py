@@ -149,7 +149,9 @@ def hostile_payload(world) -> dict:
         "lane": b.cust.lane.pk, "remove": b.cust.tag.pk, "stage": "quoted", "action": "move",
         "assignee": b.members["agent"].pk,
         # Shipments objects exist once plant_shipment_objects ran (the walk plants them first).
-        **({"ticket": [b.ship.ticket.pk], "waybill": b.ship.waybill.pk} if hasattr(b, "ship") else {}),
+        # `ticket` is one id: the claims API takes one, and the exception queue's bulk form
+        # reads a single value as a list of one.
+        **({"ticket": b.ship.ticket.pk, "waybill": b.ship.waybill.pk} if hasattr(b, "ship") else {}),
         # Plain id fields of the service desk's forms and API; its objects exist once
         # plant_ticket_objects ran.
         "branch_id": b.branch.pk, "customer_id": b.cust.person.pk, "assignee_id": b.members["agent"].pk,

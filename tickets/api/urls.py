@@ -3,17 +3,18 @@ registers its viewsets on the router and may list extra paths."""
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import kb, sla, tickets
+from . import claims, kb, sla, tickets
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.include_format_suffixes = False
-for area in (tickets, sla, kb):
+for area in (tickets, sla, kb, claims):
     area.register(router)
 
 urlpatterns = [
     *(path(route, view.as_view(), name=name) for route, view, name in tickets.urlpatterns_paths),
     *sla.urlpatterns,
     *kb.urlpatterns,
+    *claims.urlpatterns,
     path("", include(router.urls)),
 ]
