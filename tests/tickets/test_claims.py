@@ -134,7 +134,7 @@ def test_four_eyes_and_levels(cw):
         act(tw, tw.user(Role.AGENT), claims.claim_submit, claim=claim)
         claim = act(tw, tw.user(Role.AGENT), claims.claim_assess, claim=claim, cause="sorting_damage",
                                     assessed_value="300", damage_percent="100")
-        with pytest.raises(PermissionDenied, match="Four-eyes"):
+        with pytest.raises(PermissionDenied, match="Four-eyes|双人复核"):
             act(tw, tw.claims.lead.user, claims.claim_approve, claim=claim)
         with pytest.raises(PermissionDenied):
             act(tw, tw.user(Role.AGENT), claims.claim_approve, claim=claim)  # not a lead
@@ -190,7 +190,8 @@ def test_filing_window_and_one_standing_claim(cw):
                               claimed_amount="100")
         assert "ticket" in exc.value.message_dict
         Waybill.objects.filter(pk=ticket.waybill_id).update(shipped_at=timezone.now() - dt.timedelta(days=3))
-        act(tw, agent, claims.claim_file, ticket=ticket, claim_type="loss", claimant_role="sender", claimed_amount="100")
+        act(tw, agent, claims.claim_file, ticket=ticket, claim_type="loss", claimant_role="sender",
+            claimed_amount="100")
         with pytest.raises(ValidationError) as exc:
             act(tw, agent, claims.claim_file, ticket=ticket, claim_type="loss", claimant_role="sender",
                               claimed_amount="100")
