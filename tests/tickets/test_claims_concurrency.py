@@ -287,8 +287,12 @@ def test_the_database_refuses_a_second_payout_and_one_above_the_approval(cw):
                                               payee_name="李四", reference="DIRECT", paid_at=timezone.now(),
                                               paid_by=manager)
 
-        unique_on_claim = {"claim_paid_once", *_unique_names_on_claim()}
-        _violates(unique_on_claim, lambda: payout(paid, "1", "300"))  # a second payout of a paid claim
+        # A second payout of a paid claim: refused by the guard trigger (the claim is no longer
+        # approved) before the unique constraints would refuse it.
+        unique_on_claim = {"claim_payout_guard", "claim_paid_once", *_unique_names_on_claim()}
+        _violates(unique_on_claim, lambda: payout(paid, "1", "300"))
+        # A forged copy of the approved amount does not get a larger payout past the guard.
+        _violates({"claim_payout_guard"}, lambda: payout(unpaid, "400", "400"))
         _violates({"claim_payout_within_approval"}, lambda: payout(unpaid, "300.01", "300"))  # above the approval
         _violates({"claim_payout_within_approval"}, lambda: payout(unpaid, "0", "300"))  # nothing is no payout
         # above the rules' amount without over_cap
