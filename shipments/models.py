@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tenancy.fields import BlindIndexField, EncryptedTextField
 from tenancy.models import Branch, Membership, TenantScopedModel
@@ -37,7 +38,7 @@ class EventType(models.TextChoices):
     DELIVERED_TO_LOCKER = "delivered_to_locker", _("Delivered to locker / station")
     REFUSED = "refused", _("Refused")
     DAMAGED = "damaged", _("Damaged")
-    LOST = "lost", _("Lost")
+    LOST = "lost", pgettext_lazy("parcel", "Lost")
     RETURNED = "returned", _("Returned")
     EXCEPTION = "exception", _("Exception")
 

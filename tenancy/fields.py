@@ -60,7 +60,7 @@ class EncryptedDescriptor:
 class EncryptedTextField(models.BinaryField):
     """A personal value stored sealed. `kind` picks normalisation, blind index and masking."""
 
-    KINDS = ("phone", "email", "id_number", "address", "name", "text")
+    KINDS = ("phone", "email", "id_number", "address", "name", "text", "account")
 
     def __init__(self, *args, kind: str = "text", **kwargs):
         if kind not in self.KINDS:

@@ -77,6 +77,15 @@ def mask_email(value: str | None, mode: str = "screen") -> str:
     return (local[:1] or "") + MASK * 3 + "@" + domain
 
 
+def mask_account(value: str | None, mode: str = "screen") -> str:
+    """A bank card, Alipay or WeChat account: only its last four characters, so two accounts can
+    be told apart (as banks print them)."""
+    if not value:
+        return ""
+    tail = value[-4:] if len(value) > 6 else ""
+    return MASK * 6 + tail
+
+
 MASKERS = {
     "phone": mask_phone,
     "email": mask_email,
@@ -84,6 +93,7 @@ MASKERS = {
     "address": mask_address,
     "name": mask_name,
     "text": lambda value, mode="screen": MASK * 6 if value else "",
+    "account": mask_account,
 }
 
 

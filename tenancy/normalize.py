@@ -57,6 +57,7 @@ NORMALIZERS = {
     "address": normalize_text,
     "name": normalize_text,
     "text": normalize_text,
+    "account": normalize_text,
 }
 
 

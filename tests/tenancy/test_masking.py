@@ -2,7 +2,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tenancy.masking import mask_address, mask_email, mask_id_number, mask_name, mask_phone
+from tenancy.masking import mask_account, mask_address, mask_email, mask_id_number, mask_name, mask_phone
 
 mobile = st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True)
 
@@ -62,3 +62,14 @@ def test_email_keeps_first_letter_and_domain():
 def test_empty_values_mask_to_empty():
     for fn in (mask_phone, mask_name, mask_id_number, mask_address, mask_email):
         assert fn(None) == "" and fn("") == ""
+
+
+@given(st.text(alphabet="0123456789abcdefghijklmnopqrstuvwxyz@.", min_size=7, max_size=40))
+def test_account_shows_only_its_last_four(account):
+    shown = mask_account(account)
+    assert shown == "*" * 6 + account[-4:]
+
+
+def test_short_account_shows_nothing():
+    assert mask_account("123456") == "******"
+    assert mask_account("") == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tenancy.forms import HtmlDateInput, PlainSelect
 
@@ -24,14 +25,14 @@ class ClaimFileForm(forms.Form):
     claimant_role = forms.ChoiceField(label=_("Claimant"), choices=ClaimantRole.choices, widget=forms.RadioSelect,
                                       initial=ClaimantRole.RECEIVER)
     claimed_amount = _amount(_("Claimed amount (CNY)"))
-    description = forms.CharField(label=_("What happened"), required=False, max_length=5000,
+    description = forms.CharField(label=pgettext_lazy("claim", "What happened"), required=False, max_length=5000,
                                   widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class ClaimEditForm(forms.Form):
     claimant_role = forms.ChoiceField(label=_("Claimant"), choices=ClaimantRole.choices)
     claimed_amount = _amount(_("Claimed amount (CNY)"))
-    description = forms.CharField(label=_("What happened"), required=False, max_length=5000,
+    description = forms.CharField(label=pgettext_lazy("claim", "What happened"), required=False, max_length=5000,
                                   widget=forms.Textarea(attrs={"rows": 3}))
 
 
@@ -60,7 +61,8 @@ class ApproveForm(forms.Form):
 
 class RejectForm(forms.Form):
     reason = forms.CharField(label=_("Reason (the customer is told)"), max_length=5000,
-                             widget=forms.Textarea(attrs={"rows": 2}))
+                             widget=forms.Textarea(attrs={"rows": 2}),
+                             error_messages={"required": _("Say why the claim is rejected; the customer is told.")})
 
 
 class PayForm(forms.Form):
@@ -76,7 +78,8 @@ class PayForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Reason"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
+                             error_messages={"required": _("Say why the claim is withdrawn.")})
 
 
 class ClaimNoteForm(forms.Form):

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tenancy.fields import EncryptedTextField
 from tenancy.models import Branch, TenantScopedModel
@@ -116,7 +117,7 @@ class CompensationRule(models.TextChoices):
     """Which rule of DOMAIN.md §4 computed a claim's payable amount."""
 
     INSURED = "insured", _("Insured: actual loss up to the insured amount")
-    UNINSURED = "uninsured", _("Uninsured: actual loss, at most N × the service fee")
+    UNINSURED = "uninsured", _("Uninsured: actual loss, capped at a multiple of the service fee")
     DELAY_REFUND = "delay_refund", _("Delay without loss: the service fee is refunded")
 
 
@@ -131,7 +132,7 @@ class Claim(TenantScopedModel):
                                  related_name="claims", verbose_name=_("claimant customer"))
     claimant_name = models.CharField(_("claimant name"), max_length=120, blank=True)
     claimed_amount = models.DecimalField(_("claimed amount (CNY)"), max_digits=12, decimal_places=2)
-    description = models.TextField(_("what happened"), blank=True)
+    description = models.TextField(pgettext_lazy("claim", "what happened"), blank=True)
     # Copied from the waybill when the claim is filed.
     declared_value = models.DecimalField(_("declared value (CNY)"), max_digits=12, decimal_places=2, default=0)
     insured_amount = models.DecimalField(_("insured amount (CNY)"), max_digits=12, decimal_places=2, default=0)
@@ -147,7 +148,7 @@ class Claim(TenantScopedModel):
                                          null=True, blank=True)
     damage_percent = models.DecimalField(_("assessed damage (%)"), max_digits=5, decimal_places=2, null=True,
                                          blank=True)
-    cause = models.CharField(_("cause"), max_length=20, choices=ClaimCause.choices, blank=True)
+    cause = models.CharField(pgettext_lazy("claim", "cause of the loss"), max_length=20, choices=ClaimCause.choices, blank=True)
     assessment_note = models.TextField(_("assessment note"), blank=True)
     assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                     related_name="+", verbose_name=_("assessed by"))
@@ -296,7 +297,7 @@ class ClaimPayout(TenantScopedModel):
     approved_amount = models.DecimalField(_("approved amount (CNY)"), max_digits=12, decimal_places=2)
     method = models.CharField(_("method"), max_length=20, choices=PayoutMethod.choices)
     payee_name = models.CharField(_("payee"), max_length=120)
-    payee_account = EncryptedTextField(_("payee account"), kind="text", blank=True, null=True)
+    payee_account = EncryptedTextField(_("payee account"), kind="account", blank=True, null=True)
     reference = models.CharField(_("payment reference"), max_length=80)
     note = models.CharField(_("note"), max_length=300, blank=True)
     paid_at = models.DateTimeField(_("paid at"))

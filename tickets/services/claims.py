@@ -137,7 +137,10 @@ def _move(claim: Claim, to_status: str, actor: User | None, *, now: dt.datetime,
     claim.updated_at = now
     _event(claim, ClaimEventKind.STATUS, actor, now=now, body=body, from_status=from_status, to_status=to_status,
            data=data)
-    _ticket_line(claim, actor, body, now=now, from_status=from_status, to_status=to_status)
+    line = _("Claim %(number)s: %(from)s → %(to)s.") % {
+        "number": claim.number, "from": ClaimStatus(from_status).label, "to": ClaimStatus(to_status).label}
+    _ticket_line(claim, actor, " ".join(filter(None, [line, body])), now=now, from_status=from_status,
+                 to_status=to_status)
 
 
 def missing_evidence(claim: Claim) -> list[str]:
@@ -458,7 +461,8 @@ def claim_approve(*, actor: User, claim: Claim, amount=None, reason: str = "",
         claim.decision_level = authority
         claim.decided_by = actor
         claim.decided_at = now
-        body = _("Approved %(amount)s CNY.") % {"amount": approved}
+        body = _("Approved %(amount)s CNY (%(level)s).") % {"amount": approved,
+                                                             "level": ApprovalLevel(authority).label}
         _move(claim, to_status, actor, now=now, body=" ".join(filter(None, [body, reason])),
               data={"amount": str(approved), "level": authority, "required": level, "over_cap": over_cap})
         claim.save()

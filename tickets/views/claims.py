@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from customers.models import CustomerKind
 from tenancy.forms import apply_service_errors
 from tenancy.selectors import branch_choices
 from tenancy.views import perm_required
@@ -119,7 +120,7 @@ def _initial(claim) -> dict:
             claim.declared_value or claim.claimed_amount), "damage_percent": claim.damage_percent,
             "cause": claim.cause, "note": claim.assessment_note},
         "approve": {"amount": claim.computed_amount},
-        "pay": {"amount": claim.approved_amount, "payee_name": claim.claimant_name},
+        "pay": {"amount": claim.approved_amount},
     }
 
 
@@ -234,6 +235,7 @@ def claim_page(request, pk: int):
         "can_pay": user.has_perm("tickets.pay_claim") and claim.status in AWAITING_PAYOUT,
         "is_filer": claim.filed_by_id == user.pk,
         "awaiting_decision": claim.status in AWAITING_DECISION,
+        "claimant_is_company": bool(claim.claimant_id and claim.claimant.kind == CustomerKind.ACCOUNT),
         "now": timezone.now(),
     }, status=status)
 
