@@ -169,6 +169,12 @@ def test_macro_fills_variables_masks_the_name_and_sets_the_status(desks):
         with pytest.raises(ValidationError) as exc:
             desk.macro_save(actor=admin, name="坏", body="{password}")
         assert "body" in exc.value.message_dict
+        for lone in ("磶.}Vw", "价格{", "}"):  # a lone brace is a form error, not a server error
+            with pytest.raises(ValidationError) as exc:
+                desk.macro_save(actor=admin, name="括号", body=lone)
+            assert "body" in exc.value.message_dict
+        braces = desk.macro_save(actor=admin, name="括号", body="价格{{见附表}}，单号{ticket_number}")
+        assert conversation.macro_render(macro=braces, ticket=ticket, actor=admin).startswith("价格{见附表}")
 
 
 def test_reassigning_needs_a_reason(desks):

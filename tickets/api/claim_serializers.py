@@ -1,6 +1,7 @@
-"""Shapes of the claims API. Money is a decimal string in CNY (never a float), in and out; the
-claimant's name is masked and the payee's account is never shown (reveal it through
-POST /api/v1/pii/reveal/ with `record_type` `tickets.claimpayout`)."""
+"""Shapes of the claims API. Money is a decimal string in CNY (never a float), in and out; a
+person's name is masked (a company claimant's is not) and the payee's account is shown by its
+last four characters only (reveal it through POST /api/v1/pii/reveal/ with `record_type`
+`tickets.claimpayout`)."""
 from __future__ import annotations
 
 import re
@@ -10,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from customers.models import CustomerKind
 from tenancy.api.base import MAX_ID, AllFieldsOptional, ScopedPrimaryKeyRelatedField
 from tenancy.fields import masked
 from tenancy.masking import mask_name
@@ -137,7 +139,7 @@ class ClaimSerializer(serializers.ModelSerializer):
 
     claim_type = claim_type_field(read_only=True)
     claimant_role = claimant_role_field(read_only=True)
-    claimant_name = serializers.SerializerMethodField(help_text=_("Masked"))
+    claimant_name = serializers.SerializerMethodField(help_text=_("Masked for a person; a company's name in full"))
     status = claim_status_field(read_only=True)
     claimed_amount = money()
     computed_amount = money(allow_null=True, help_text=_("Payable by the compensation rules; null until assessed"))
@@ -156,6 +158,9 @@ class ClaimSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_claimant_name(self, claim) -> str:
+        """A person's name masked; a company (B-end account) claimant's name in full."""
+        if claim.claimant_id and claim.claimant.kind == CustomerKind.ACCOUNT:
+            return claim.claimant_name
         return mask_name(claim.claimant_name)
 
 
@@ -173,7 +178,8 @@ class ClaimPayoutSerializer(serializers.ModelSerializer):
     method = payout_method_field(read_only=True)
     payee_name = serializers.SerializerMethodField(help_text=_("Masked"))
     payee_account = serializers.SerializerMethodField(
-        help_text=_("Masked; reveal through POST /api/v1/pii/reveal/ (record_type tickets.claimpayout)"))
+        help_text=_("Masked to its last four characters; reveal through POST /api/v1/pii/reveal/ (record_type "
+                    "tickets.claimpayout)"))
     paid_by_name = serializers.CharField(source="paid_by.display_name", read_only=True)
 
     class Meta:

@@ -148,7 +148,8 @@ class Claim(TenantScopedModel):
                                          null=True, blank=True)
     damage_percent = models.DecimalField(_("assessed damage (%)"), max_digits=5, decimal_places=2, null=True,
                                          blank=True)
-    cause = models.CharField(pgettext_lazy("claim", "cause of the loss"), max_length=20, choices=ClaimCause.choices, blank=True)
+    cause = models.CharField(pgettext_lazy("claim", "cause of the loss"), max_length=20, choices=ClaimCause.choices,
+                             blank=True)
     assessment_note = models.TextField(_("assessment note"), blank=True)
     assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                     related_name="+", verbose_name=_("assessed by"))

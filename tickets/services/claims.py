@@ -537,6 +537,9 @@ def claim_pay(*, actor: User, claim: Claim, amount, method: str, payee_name: str
         paid_at = paid_at or now
         if paid_at > now + dt.timedelta(minutes=5):
             raise ValidationError({"paid_at": _("The payment time cannot be in the future.")})
+        if claim.decided_at and paid_at < claim.decided_at:
+            raise ValidationError({"paid_at": _("The payment time cannot be before the claim was approved (%(time)s).")
+                                   % {"time": timezone.localtime(claim.decided_at).strftime("%Y-%m-%d %H:%M")}})
         if claim.status == ClaimStatus.PAID or ClaimPayout.objects.filter(claim=claim).exists():
             raise ValidationError({"status": _("This claim has already been paid.")})
         if claim.status not in AWAITING_PAYOUT:

@@ -207,7 +207,12 @@ def macro_variables(ticket: Ticket, actor: User) -> dict[str, str]:
 def macro_check_body(body: str) -> str:
     """A macro's text may only use the known variables."""
     body = _text(body)
-    for _literal, name, _spec, _conv in string.Formatter().parse(body):
+    try:
+        fields = list(string.Formatter().parse(body))
+    except ValueError as exc:  # a lone { or }
+        raise ValidationError({"body": _("A brace must open and close a variable, e.g. {customer_name}; write "
+                                         "{{ or }} for a brace itself.")}) from exc
+    for _literal, name, _spec, _conv in fields:
         if name is not None and name not in MACRO_VARIABLES:
             raise ValidationError({"body": _("Unknown variable {%(name)s}. Use one of: %(known)s.") % {
                 "name": name, "known": ", ".join("{" + v + "}" for v in MACRO_VARIABLES)}})
