@@ -202,3 +202,15 @@ def test_attachments_checked_by_content_not_by_name(desks):
             conversation.attachment_add(actor=agent, ticket=ticket, name="photo.png", content=b"MZ\x90\x00\x03" * 10)
         assert "file" in exc.value.message_dict
         assert ticket.attachments.count() == 1
+
+
+def test_team_codes_are_ascii_slugs(desks):
+    tw = desks.a
+    admin = tw.user(Role.TENANT_ADMIN)
+    with tenant_scope(tw.tenant, user=admin):
+        for bad in ("ã", "Ã", "理赔", "a b", "", "x" * 31):
+            with pytest.raises(ValidationError) as exc:
+                desk.team_save(actor=admin, code=bad, name="组", assign_mode="round_robin")
+            assert "code" in exc.value.message_dict
+        assert desk.team_save(actor=admin, code="VIP_Claims-2", name="组", assign_mode="round_robin").code == \
+            "vip_claims-2"

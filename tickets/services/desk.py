@@ -2,6 +2,8 @@
 marking themselves away (skipped by automatic assignment)."""
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -25,6 +27,8 @@ from ..models import (
 from .conversation import macro_check_body
 
 DESK_PERM = "tickets.manage_service_desk"
+# A team code is a slug in ASCII (str.isalnum() would let "ã" through).
+TEAM_CODE = re.compile(r"[a-z0-9_-]{1,30}")
 
 
 def _choice(errors: dict, name: str, value: str, choices, blank: bool = True) -> str:
@@ -40,7 +44,7 @@ def team_save(*, actor: User, team: Team | None = None, code: str, name: str, as
     require_perm(actor, DESK_PERM)
     errors: dict[str, str] = {}
     code, name = (code or "").strip().lower(), (name or "").strip()
-    if not code or len(code) > 30 or not code.replace("-", "").replace("_", "").isalnum():
+    if not TEAM_CODE.fullmatch(code):
         errors["code"] = _("Use letters, digits, - and _ (at most 30).")
     if not name or len(name) > 80:
         errors["name"] = _("Give the team a name (at most 80 characters).")
