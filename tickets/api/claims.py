@@ -22,7 +22,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from tenancy.api.base import TenantScopedViewSet
+from tenancy.api.base import TenantScopedViewSet, parse
 
 from .. import rules
 from ..models import Claim
@@ -45,12 +45,6 @@ WRITE_PERMS = {
 _LAST_ASCENDING = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 _LAST_DESCENDING = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _NULLABLE_SORT_COLUMNS = {"decision_due", "decided_at", "closed_at"}
-
-
-def parse(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 class ClaimCursorPagination(CursorPagination):

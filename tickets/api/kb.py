@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from tenancy.api.base import MAX_ID, AllFieldsOptional, ScopedPrimaryKeyRelatedField, TenantScopedViewSet
+from tenancy.api.base import MAX_ID, AllFieldsOptional, ScopedPrimaryKeyRelatedField, TenantScopedViewSet, parse
 
 from ..models import ArticleStatus, KbArticle, KbArticleVersion, KbCategory
 from ..selectors import kb as selectors
@@ -31,12 +31,6 @@ def ticket_category_field(**kwargs):
 
 def article_status_field(**kwargs):
     return named_choice("KbArticleStatusEnum", ArticleStatus.choices, **kwargs)
-
-
-def parse(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 class KbPagination(PageNumberPagination):

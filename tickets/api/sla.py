@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers.models import Contract
-from tenancy.api.base import AllFieldsOptional, ScopedPrimaryKeyRelatedField, TenantScopedViewSet
+from tenancy.api.base import AllFieldsOptional, ScopedPrimaryKeyRelatedField, TenantScopedViewSet, parse
 from tenancy.api.permissions import IsTenantMember
 
 from ..models import BusinessCalendar, CalendarDay, SlaClock, SlaPolicy
@@ -29,12 +29,6 @@ READ_PERM, WRITE_PERM = "tickets.view_ticket", services.MANAGE_PERM
 NO_BODY = {204: OpenApiResponse(description=_("Done"))}
 # The longest period the breach rates are asked for at once.
 MAX_RATE_DAYS = 3 * 366
-
-
-def parse(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 # --- serializers -----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
 
-from tenancy.models import Membership
+from tenancy.models import Branch, Membership
 
 from .. import claim_rules
 from ..models import (
@@ -30,7 +30,7 @@ from ..models import (
     ClaimType,
     EvidenceKind,
 )
-from .exceptions import reach_of
+from .exceptions import in_reach
 
 # The queue's tabs: what each shows and in which order (the clock that runs out first on top).
 CLAIM_TABS = {
@@ -50,15 +50,18 @@ TAB_ORDER = {
 SORTS = {"clock": ("decision_due", "id"), "amount": ("-claimed_amount", "-id"), "new": ("-created_at", "-id")}
 
 
-def _in_reach(qs: QuerySet[Claim], membership: Membership | None) -> QuerySet[Claim]:
-    branch = reach_of(membership)
-    return qs.filter(branch__path__startswith=branch.path) if branch is not None else qs
+def _in_branch(qs: QuerySet[Claim], branch_id: int | None) -> QuerySet[Claim]:
+    """Only the claims of one branch's subtree (no branch: all)."""
+    if not branch_id:
+        return qs
+    branch = Branch.objects.filter(pk=branch_id).first()
+    return qs.filter(branch__path__startswith=branch.path) if branch else qs.none()
 
 
 def claim_list(*, membership: Membership | None) -> QuerySet[Claim]:
     """The claims this member may read, newest first."""
     qs = Claim.objects.select_related("ticket", "waybill", "branch", "team", "claimant").order_by("-created_at", "-id")
-    return _in_reach(qs, membership)
+    return in_reach(qs, membership)
 
 
 def claim_get(*, membership: Membership | None, pk: int) -> Claim:
@@ -90,11 +93,7 @@ def claims_queue(*, membership: Membership | None, filters: ClaimFilters) -> Que
         qs = qs.filter(claim_type=filters.claim_type)
     if filters.status:
         qs = qs.filter(status=filters.status)
-    if filters.branch_id:
-        from tenancy.models import Branch
-
-        branch = Branch.objects.filter(pk=filters.branch_id).first()
-        qs = qs.filter(branch__path__startswith=branch.path) if branch else qs.none()
+    qs = _in_branch(qs, filters.branch_id)
     if filters.min_amount is not None:
         qs = qs.filter(claimed_amount__gte=filters.min_amount)
     if filters.max_amount is not None:
@@ -182,12 +181,7 @@ def _report_base(membership: Membership | None, date_from: dt.date | None, date_
         qs = qs.filter(created_at__date__gte=date_from)
     if date_to:
         qs = qs.filter(created_at__date__lte=date_to)
-    if branch_id:
-        from tenancy.models import Branch
-
-        branch = Branch.objects.filter(pk=branch_id).first()
-        qs = qs.filter(branch__path__startswith=branch.path) if branch else qs.none()
-    return qs
+    return _in_branch(qs, branch_id)
 
 
 _APPROVED = Q(status__in=[ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_APPROVED, ClaimStatus.PAID])

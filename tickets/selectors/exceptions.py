@@ -31,7 +31,8 @@ def reach_of(membership: Membership | None) -> Branch | None:
     return None
 
 
-def _in_reach(qs: QuerySet[Ticket], membership: Membership | None) -> QuerySet[Ticket]:
+def in_reach(qs: QuerySet, membership: Membership | None) -> QuerySet:
+    """The rows of `qs` (tickets, claims: anything with a branch) in this member's reach."""
     branch = reach_of(membership)
     return qs.filter(branch__path__startswith=branch.path) if branch is not None else qs
 
@@ -39,7 +40,7 @@ def _in_reach(qs: QuerySet[Ticket], membership: Membership | None) -> QuerySet[T
 def ticket_list(*, membership: Membership | None) -> QuerySet[Ticket]:
     """The tickets this member may read, newest first."""
     qs = Ticket.objects.select_related("waybill", "branch", "assignee__user", "customer").order_by("-created_at", "-id")
-    return _in_reach(qs, membership)
+    return in_reach(qs, membership)
 
 
 def ticket_get(*, membership: Membership | None, pk: int) -> Ticket:
@@ -78,7 +79,7 @@ def exception_queue(*, membership: Membership | None, kind: str = "", status: st
     `search` is a waybill or ticket number (exact, any case)."""
     qs = (Ticket.objects.exclude(exception_kind="").filter(status__in=OPEN_STATUSES)
           .select_related("waybill", "branch", "assignee__user").order_by("created_at", "id"))
-    qs = _in_reach(qs, membership)
+    qs = in_reach(qs, membership)
     if kind:
         qs = qs.filter(exception_kind=kind)
     if status:
@@ -110,7 +111,7 @@ def exception_tickets_chosen(*, membership: Membership | None, ids: list[int]) -
     the subtree are simply not found."""
     qs = Ticket.objects.exclude(exception_kind="").filter(pk__in=ids).select_related("branch").order_by("created_at",
                                                                                                         "id")
-    return list(_in_reach(qs, membership))
+    return list(in_reach(qs, membership))
 
 
 @dataclass

@@ -25,7 +25,7 @@ from ..models import (
     TicketEvent,
     TicketStatus,
 )
-from .exceptions import _in_reach, reach_of
+from .exceptions import in_reach, reach_of
 
 QUEUE_VIEWS = ("mine", "team", "unassigned", "breached", "waiting")
 QUEUE_FIELDS = ("id", "number", "subject", "status", "priority", "category", "channel", "created_at",
@@ -58,7 +58,7 @@ def queue_queryset(*, membership: Membership, view: str = "mine", team_ids: list
             qs = qs.filter(Q(first_response_breached=True) | Q(resolution_breached=True))
         elif view == "waiting":
             qs = qs.filter(status=TicketStatus.WAITING_CUSTOMER)
-    return _in_reach(qs, membership)
+    return in_reach(qs, membership)
 
 
 def queue_rows(*, membership: Membership, view: str = "mine", limit: int = 50, offset: int = 0,
@@ -97,7 +97,7 @@ SELECT * FROM (
     WHERE t.tenant_id = %(tenant)s AND {open} AND t.team_id = ANY(%(teams)s) {reach}
 ) AS team
 """
-# queue_queryset's _in_reach for a branch manager: tickets of their branch's subtree
+# queue_queryset's in_reach for a branch manager: tickets of their branch's subtree
 _REACH_SQL = ("AND t.branch_id IN (SELECT b.id FROM {branch} b WHERE b.tenant_id = %(tenant)s "
               "AND b.path LIKE %(reach)s)")
 COUNT_NAMES = ("mine", "mine_late", "mine_due_soon", "team", "unassigned", "breached", "waiting")
@@ -163,7 +163,7 @@ def attachment_get(*, membership: Membership | None, pk: int) -> TicketAttachmen
     from django.http import Http404
 
     attachment = TicketAttachment.objects.select_related("ticket").filter(pk=pk).first()
-    if attachment is None or not _in_reach(Ticket.objects.filter(pk=attachment.ticket_id), membership).exists():
+    if attachment is None or not in_reach(Ticket.objects.filter(pk=attachment.ticket_id), membership).exists():
         raise Http404
     return attachment
 
@@ -178,7 +178,7 @@ def merge_candidates(*, ticket: Ticket, membership: Membership | None, limit: in
         return []
     qs = (Ticket.objects.filter(same, merged_into__isnull=True).exclude(pk=ticket.pk)
           .exclude(status=TicketStatus.CLOSED).order_by("-created_at"))
-    return list(_in_reach(qs, membership)[:limit])
+    return list(in_reach(qs, membership)[:limit])
 
 
 def customer_recent_tickets(*, customer_id: int, limit: int = 10, exclude_id: int | None = None) -> list[Ticket]:

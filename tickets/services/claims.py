@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tenancy.models import Membership, Role, User
-from tenancy.scoping import current_state
 from tenancy.services import notification_send, number_next, require_perm
 
 from .. import claim_rules, rules
@@ -44,7 +43,7 @@ from ..models import (
     TicketEventKind,
 )
 from ..permissions import claim_authority
-from .core import _check_branch_scope, _lock
+from .core import _acting_membership, _check_branch_scope, _lock
 
 MAX_AMOUNT = Decimal("9999999999.99")
 MAX_TEXT = 5_000
@@ -97,21 +96,15 @@ def _lock_claim(claim: Claim) -> Claim:
 
 
 def _active_membership(actor: User) -> Membership | None:
-    membership_id = current_state().membership_id
-    if membership_id:
-        found = Membership.objects.select_related("branch").filter(pk=membership_id, user=actor).first()
-        if found is not None:
-            return found
-    return Membership.objects.select_related("branch").filter(user=actor, is_active=True).first()
+    """The actor's membership for the approval check: the request's, or outside a request (a
+    task, a script) their membership in this company — as the role backend finds it."""
+    return _acting_membership(actor) or Membership.objects.select_related("branch").filter(
+        user=actor, is_active=True).first()
 
 
 def _check_claim_scope(actor: User, claim: Claim) -> None:
     """A branch manager works the claims of their own branch subtree only (like tickets)."""
-    membership = _active_membership(actor)
-    if membership is None or membership.role != Role.BRANCH_MANAGER or membership.branch_id is None:
-        return
-    if claim.branch_id is None or not claim.branch.path.startswith(membership.branch.path):
-        raise PermissionDenied(_("This claim belongs to another branch."))
+    _check_branch_scope(actor, claim, _("This claim belongs to another branch."))
 
 
 def _event(claim: Claim, kind: str, actor: User | None, *, now: dt.datetime, body: str = "", from_status: str = "",

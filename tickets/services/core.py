@@ -141,15 +141,21 @@ def _lock(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update().get(pk=ticket.pk)
 
 
-def _check_branch_scope(actor: User, ticket: Ticket) -> None:
-    """A branch manager works the tickets of their own branch subtree only."""
+def _acting_membership(actor: User) -> Membership | None:
+    """The membership the actor works under in this scope (a request's active one), if known."""
     membership_id = current_state().membership_id
-    membership = (Membership.objects.select_related("branch").filter(pk=membership_id, user=actor).first()
-                  if membership_id else None)
+    return (Membership.objects.select_related("branch").filter(pk=membership_id, user=actor).first()
+            if membership_id else None)
+
+
+def _check_branch_scope(actor: User, obj, message: str = "") -> None:
+    """A branch manager works the tickets (and claims: anything with a branch) of their own
+    branch subtree only."""
+    membership = _acting_membership(actor)
     if membership is None or membership.role != Role.BRANCH_MANAGER or membership.branch_id is None:
         return
-    if ticket.branch_id is None or not ticket.branch.path.startswith(membership.branch.path):
-        raise PermissionDenied(_("This ticket belongs to another branch."))
+    if obj.branch_id is None or not obj.branch.path.startswith(membership.branch.path):
+        raise PermissionDenied(message or _("This ticket belongs to another branch."))
 
 
 def ticket_transition(*, actor: User | None, ticket: Ticket, to_status: str, note: str = "",
