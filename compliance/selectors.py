@@ -53,3 +53,18 @@ def access_log_for_records(records: list[tuple[str, int]], limit: int = 20) -> l
     for target_type, ids in by_type.items():
         condition |= Q(target_type=target_type, target_id__in=ids)
     return list(AccessLog.objects.filter(condition).select_related("actor").order_by("-created_at", "-id")[:limit])
+
+
+def access_bursts(*, since, threshold: int) -> list[dict]:
+    """Users who revealed or exported personal data more than `threshold` times within one clock
+    hour since `since`: one row per user and hour, with the access-log ids (newest 200) — one query."""
+    from django.contrib.postgres.aggregates import ArrayAgg
+    from django.db.models import Count
+    from django.db.models.functions import TruncHour
+
+    return list(
+        AccessLog.objects.filter(created_at__gte=since)
+        .annotate(hour=TruncHour("created_at")).values("actor_id", "hour")
+        .annotate(count=Count("id"), ids=ArrayAgg("id", ordering="-id"))
+        .filter(count__gt=threshold).order_by("hour", "actor_id")
+    )

@@ -65,6 +65,21 @@ app.conf.beat_schedule = {
         "task": "tickets.tasks.platform_outbound_sweep",
         "schedule": crontab(minute="*/3"),
     },
+    # Fine ledger: a signed checkpoint of each company's chain head every 15 minutes when entries
+    # were added; the whole chain verified nightly; fines detectors hourly (each fact proposes once),
+    # which also re-queues requested verifications whose message was lost.
+    "penalties-ledger-checkpoints": {
+        "task": "penalties.tasks.platform_ledger_checkpoints",
+        "schedule": crontab(minute="*/15"),
+    },
+    "penalties-ledger-verify": {
+        "task": "penalties.tasks.platform_ledger_verify",
+        "schedule": crontab(hour=2, minute=50),
+    },
+    "penalties-detectors": {
+        "task": "penalties.tasks.platform_detectors",
+        "schedule": crontab(minute=25),
+    },
     # Tracking-event partitions for this month and the next two (ingest also creates a missing one).
     "shipments-tracking-partitions": {
         "task": "shipments.tasks.platform_tracking_partitions",

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from customers import urls as customers_urls
+from penalties import urls as penalties_urls
 from shipments import urls as shipments_urls
 from tenancy import urls as tenancy_urls
 from tickets import urls as tickets_urls
@@ -19,5 +20,6 @@ urlpatterns = [
     path("", include((customers_urls.public_urlpatterns + tickets_urls.public_urlpatterns, "public"))),
     path("", include((shipments_urls.urlpatterns, "shipments"))),
     path("", include((tickets_urls.urlpatterns, "tickets"))),
+    path("", include((penalties_urls.urlpatterns, "penalties"))),
     *tenancy_urls.root_urlpatterns,
 ]

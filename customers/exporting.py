@@ -3,10 +3,7 @@ asks for full personal data (reveal permission + a reason). Every export writes 
 row — ids, count and the file's SHA-256 — in the transaction that builds the file."""
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -19,6 +16,7 @@ from tenancy.fields import masked
 from tenancy.masking import mask_name
 from tenancy.models import Membership, User
 from tenancy.services import require_perm
+from tenancy.spreadsheets import csv_bytes, xlsx_bytes
 
 from .models import Customer, CustomerKind
 from .rules import SEGMENT_LABELS
@@ -49,19 +47,6 @@ def export_headers() -> list[str]:
             _("Primary phone"), _("Email"), _("Segments"), _("Tags"), _("Account manager"), _("Created at")]
 
 
-_NUMBER_LIKE = re.compile(r"^[+-]?[\d\s().-]*$")
-
-
-def safe_cell(value: str) -> str:
-    """Neutralise spreadsheet formulas (CSV/formula injection): a cell starting with = @ or a
-    control character, or + / - not followed by a plain number, is prefixed with an apostrophe."""
-    if not value:
-        return value
-    if value[0] in "=@\t\r" or (value[0] in "+-" and not _NUMBER_LIKE.match(value)):
-        return "'" + value
-    return value
-
-
 def _row(customer: Customer, *, full: bool) -> list[str]:
     phone = customer.primary_phone
     if full:
@@ -86,33 +71,6 @@ def _rows(ids: list[int], *, full: bool):
             yield [str(value) for value in _row(customer, full=full)]
 
 
-def _csv_bytes(headers: list[str], rows) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(headers)
-    writer.writerows([safe_cell(value) for value in row] for row in rows)
-    return buffer.getvalue().encode("utf-8-sig")  # the BOM makes Excel read the file as UTF-8
-
-
-def _xlsx_bytes(headers: list[str], rows) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Customers"))
-    sheet.append(headers)
-    for row in rows:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.data_type = "s"  # text: never a formula (no injection), nor a number Excel would reformat
-            cells.append(cell)
-        sheet.append(cells)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 def customer_export(*, actor: User, membership: Membership, filters: dict, file_format: str = "xlsx",
                     full_data: bool = False, reason: str = "", request_id: str = "",
                     ip_address: str | None = None) -> ExportFile:
@@ -134,7 +92,7 @@ def customer_export(*, actor: User, membership: Membership, filters: dict, file_
                                   % {"max": f"{EXPORT_MAX_ROWS:,}"})
         headers = export_headers()
         rows = _rows(ids, full=full_data)
-        content = _csv_bytes(headers, rows) if file_format == "csv" else _xlsx_bytes(headers, rows)
+        content = csv_bytes(headers, rows) if file_format == "csv" else xlsx_bytes(headers, rows, _("Customers"))
         digest = hashlib.sha256(content).hexdigest()
         label = _("Customer list, full personal data") if full_data else _("Customer list, masked")
         access_log_record(

@@ -22,6 +22,8 @@ NAV_ITEMS = [
     NavItem("shipments:list", _("Waybills"), "shipments.view_waybill"),
     NavItem("tickets:exceptions", _("Exceptions"), "tickets.resolve_exception"),
     NavItem("tickets:claims", _("Claims"), "tickets.view_claim"),
+    NavItem("penalties:cases", _("Fines"), "penalties.view_own_fines"),
+    NavItem("penalties:ledger", _("Fine ledger"), "penalties.view_ledger"),
     NavItem("tickets:kb", _("Knowledge base"), "tickets.view_kbarticle"),
     NavItem("customers:pipeline", _("Pipeline"), "customers.view_opportunity"),
     NavItem("customers:contracts", _("Contracts"), "customers.view_contract"),

@@ -127,6 +127,9 @@ def sync_database_wall(app_role: str | None = None) -> list[str]:
             for name, command, expr in getattr(model, "extra_rls_policies", ()):
                 cursor.execute(f"DROP POLICY IF EXISTS {_q(name)} ON {table}")
                 cursor.execute(f"CREATE POLICY {_q(name)} ON {table} FOR {command} USING ({expr})")
+            if app_role and getattr(model, "read_only_for_app", False):
+                # Written only by a SECURITY DEFINER trigger running as the owner.
+                cursor.execute(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {table} FROM {_q(app_role)}")
             if model.append_only:
                 if app_role:
                     cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {_q(app_role)}")

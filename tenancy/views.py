@@ -103,6 +103,10 @@ def home(request):
         from tickets.selectors.claims import claims_home_card
 
         context["claims_card"] = claims_home_card(membership=membership)
+    if request.user.has_perm("penalties.view_own_fines"):
+        from penalties.selectors import fines_home_card
+
+        context["fines_card"] = fines_home_card(actor=request.user, membership=membership)
     if membership.role == Role.BRANCH_MANAGER and membership.branch_id:
         context["subtree"] = selectors.branch_list().filter(path__startswith=membership.branch.path)
         context["team"] = selectors.membership_list(branch_subtree_of=membership.branch, active=True)[:100]

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "customers",
     "shipments",
     "tickets",
+    "penalties",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +234,7 @@ REST_FRAMEWORK = {
         "export": env.str("CRM_THROTTLE_EXPORT", default="10/min"),
         "public_lead": env.str("CRM_THROTTLE_PUBLIC_LEAD", default="5/min"),
         "public_ticket": env.str("CRM_THROTTLE_PUBLIC_TICKET", default="5/min"),
+        "ledger_verify": env.str("CRM_THROTTLE_LEDGER_VERIFY", default="6/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -264,6 +266,12 @@ SPECTACULAR_SETTINGS = {
 # CRM_MASTER_KEY (base64 of 32 bytes) or a file named by CRM_MASTER_KEY_FILE.
 CRM_MASTER_KEY = env.str("CRM_MASTER_KEY", default="")
 CRM_MASTER_KEY_FILE = env.str("CRM_MASTER_KEY_FILE", default="")
+# The Ed25519 key that signs fine-ledger checkpoints (base64 of a 32-byte seed), or a file holding
+# it; unset, it is derived from the master key. Public keys (base64, raw) of retired signing keys
+# whose checkpoints stay verifiable: CRM_LEDGER_RETIRED_PUBLIC_KEYS, comma-separated.
+CRM_LEDGER_SIGNING_KEY = env.str("CRM_LEDGER_SIGNING_KEY", default="")
+CRM_LEDGER_SIGNING_KEY_FILE = env.str("CRM_LEDGER_SIGNING_KEY_FILE", default="")
+CRM_LEDGER_RETIRED_PUBLIC_KEYS = env.list("CRM_LEDGER_RETIRED_PUBLIC_KEYS", default=[])
 
 LOGGING = {
     "version": 1,

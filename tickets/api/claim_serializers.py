@@ -14,6 +14,7 @@ from rest_framework import serializers
 from customers.models import CustomerKind
 from tenancy.api.base import MAX_ID, AllFieldsOptional, ScopedPrimaryKeyRelatedField
 from tenancy.fields import masked
+from tenancy.inputs import MAX_TEXT
 from tenancy.masking import mask_name
 
 from ..models import (
@@ -34,7 +35,7 @@ from ..models import (
 )
 from ..selectors.claims import CLAIM_TABS, SORTS, claim_evidence, evidence_checklist
 from ..selectors.exceptions import ticket_list
-from ..services.claims import MAX_TEXT, claim_required_level
+from ..services.claims import claim_required_level
 from .serializers import named_choice
 
 # An amount in CNY as sent: digits, at most two decimals (fen), ASCII only.

@@ -13,7 +13,16 @@ from django.utils.translation import gettext as _
 from tenancy.models import Branch, Membership
 
 from .. import rules
-from ..models import DONE_STATUSES, BusinessCalendar, CalendarDay, SlaPolicy, Team, Ticket
+from ..models import (
+    DONE_STATUSES,
+    BusinessCalendar,
+    CalendarDay,
+    ExceptionKind,
+    SlaPolicy,
+    Team,
+    Ticket,
+    TicketCategory,
+)
 from .exceptions import reach_of
 
 GROUPS = ("team", "branch")
@@ -195,3 +204,20 @@ def sla_breach_rates(*, start: dt.datetime, end: dt.datetime, group_by: str = "t
     total = BreachRate(None, _("All"), sum(r.total for r in rows), sum(r.first_response_breaches for r in rows),
                        sum(r.resolution_breaches for r in rows))
     return BreachRates(group_by=group_by, start=start, end=end, rows=rows, total=total)
+
+
+# --- facts the fines detectors read (penalties.services.detectors) -------------------------------------
+
+def tracking_gap_tickets(*, since):
+    """Exception tickets the system opened because a parcel in transit went without a scan too long
+    (the shipments exception rule), opened since `since`, with their branch and waybill."""
+    return (Ticket.objects.filter(exception_kind=ExceptionKind.NO_SCAN, created_at__gte=since,
+                                  branch__isnull=False)
+            .select_related("branch", "waybill").order_by("created_at", "id"))
+
+
+def overdue_complaints(*, since):
+    """Complaints whose resolution clock (7 days by default, tickets SLA) ran out since `since`."""
+    return (Ticket.objects.filter(category=TicketCategory.COMPLAINT, resolution_breached=True,
+                                  resolution_due__gte=since)
+            .select_related("branch", "assignee__branch", "waybill").order_by("resolution_due", "id"))

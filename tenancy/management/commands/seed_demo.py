@@ -10,6 +10,7 @@ from shipments.demo import seed_shipments
 from tenancy.models import Branch, BranchKind, Membership, Role, Tenant, User
 from tenancy.scoping import tenant_scope
 from tenancy.services import platform_tenant_create
+from penalties.demo import seed_fines_demo
 from tickets.claims_demo import seed_claims_demo
 from tickets.demo import seed_service_desk
 
@@ -121,6 +122,7 @@ class Command(BaseCommand):
             seed_service_desk(admin=admin, prefix=company["prefix"])
             seed_shipments(prefix=company["prefix"])
             seed_claims_demo()
+            seed_fines_demo()
 
     @staticmethod
     def _branch(code, name, kind, parent, province, city) -> Branch:

@@ -1,0 +1,1 @@
+"""Pages of the penalties app, one module per area."""
