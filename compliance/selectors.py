@@ -65,6 +65,6 @@ def access_bursts(*, since, threshold: int) -> list[dict]:
     return list(
         AccessLog.objects.filter(created_at__gte=since)
         .annotate(hour=TruncHour("created_at")).values("actor_id", "hour")
-        .annotate(count=Count("id"), ids=ArrayAgg("id", ordering="-id"))
+        .annotate(count=Count("id"), ids=ArrayAgg("id", order_by="-id"))
         .filter(count__gt=threshold).order_by("hour", "actor_id")
     )

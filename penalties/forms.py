@@ -37,8 +37,7 @@ def _text(label, required=True, rows=3, max_length=5000):
 
 class ProposeForm(forms.Form):
     violation_type = forms.ModelChoiceField(label=_("Violation"), queryset=None)
-    subject_kind = forms.ChoiceField(label=_("Fined"), choices=SubjectKind.choices, widget=forms.RadioSelect,
-                                     initial=SubjectKind.EMPLOYEE)
+    subject_kind = forms.ChoiceField(label=_("Fined"), choices=SubjectKind.choices, initial=SubjectKind.EMPLOYEE)
     subject_membership = forms.ModelChoiceField(label=_("Employee"), queryset=None, required=False)
     branch = forms.ModelChoiceField(label=_("Branch"), queryset=None, required=False,
                                     help_text=_("For a fine against a branch (or a regulator's fine)."))
@@ -69,8 +68,8 @@ class AppealForm(forms.Form):
 
 
 class DecideForm(forms.Form):
-    outcome = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect,
-                                choices=[c for c in AppealStatus.choices if c[0] != AppealStatus.PENDING])
+    outcome = forms.ChoiceField(label=_("Decision"),
+                                choices=BLANK + [c for c in AppealStatus.choices if c[0] != AppealStatus.PENDING])
     reduced_to = _amount(_("Reduced to (CNY)"), required=False, help_text=_("Only for a reduction."))
     reason = _text(_("Reasons for the decision"), rows=2)
 

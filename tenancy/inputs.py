@@ -35,9 +35,18 @@ def clean_text(value, field: str, *, required: bool = False, limit: int = MAX_TE
         raise ValidationError({field: message or _("This field is required.")})
     if len(text) > limit:
         raise ValidationError({field: _("At most %(n)d characters.") % {"n": limit}})
-    if "\x00" in text:
+    if "\x00" in text or not text.isprintable() and _unencodable(text):
         raise ValidationError({field: _("The text contains characters that are not allowed.")})
     return text
+
+
+def _unencodable(text: str) -> bool:
+    """A lone surrogate (JSON can carry "\\ud800") cannot be stored as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def clean_choice(value, field: str, choices) -> str:

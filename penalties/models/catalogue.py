@@ -89,8 +89,8 @@ class ViolationType(TenantScopedModel):
         """The catalogue entry as stored in its version history."""
         return {
             "code": self.code, "name_zh": self.name_zh, "name_en": self.name_en, "category": self.category,
-            "amount_min": str(self.amount_min), "amount_max": str(self.amount_max),
-            "default_amount": str(self.default_amount), "default_severity": self.default_severity,
+            "amount_min": f"{Decimal(self.amount_min):.2f}", "amount_max": f"{Decimal(self.amount_max):.2f}",
+            "default_amount": f"{Decimal(self.default_amount):.2f}", "default_severity": self.default_severity,
             "legal_reference": self.legal_reference, "description": self.description,
             "detector": self.detector, "is_active": self.is_active,
         }

@@ -67,7 +67,7 @@ def ledger_checkpoint_create(*, now: dt.datetime | None = None) -> LedgerCheckpo
     last = LedgerCheckpoint.objects.order_by("-sequence").first()
     if head is None or head.last_sequence == 0 or (last and last.sequence >= head.last_sequence):
         return None
-    report = chain_walk(checkpoints=_checkpoint_map())
+    report = _bad_signature() or _walk_to_head()
     if not report.ok or report.head_sequence is None:
         _record_verification(LedgerVerification(source="checkpoint", requested_at=now), report, started=now)
         return None
@@ -88,16 +88,44 @@ def checkpoint_signature_valid(checkpoint: LedgerCheckpoint, tenant_id: int | No
 
 # --- verification ----------------------------------------------------------------------------------------
 
-def ledger_verify() -> ChainReport:
-    """Check every checkpoint's signature, then recompute the whole chain against the entries and the
-    checkpoints. Returns the report (first bad sequence number and why, or all is well)."""
-    report = None
+def _bad_signature() -> ChainReport | None:
     for checkpoint in LedgerCheckpoint.objects.order_by("sequence"):
         if not checkpoint_signature_valid(checkpoint):
-            report = ChainReport().fail(checkpoint.sequence, "signature",
-                                        f"the checkpoint at entry {checkpoint.sequence} has no valid signature")
-            break
-    walked = chain_walk(checkpoints=_checkpoint_map())
+            return ChainReport().fail(checkpoint.sequence, "signature",
+                                      f"the checkpoint at entry {checkpoint.sequence} has no valid signature")
+    return None
+
+
+def _walk_to_head() -> ChainReport:
+    """Walk the chain against the signed checkpoints and the head the trigger keeps — so the newest
+    entries, not yet under a checkpoint, are vouched for too (entries missing from the end, or a
+    different last hash, show). The head is read before the walk: entries appended meanwhile only
+    make the walk longer, never a false alarm."""
+    checkpoints = _checkpoint_map()
+    last_sequence, last_hash = ledger_head()
+    head_is_extra = last_sequence > 0 and last_sequence not in checkpoints
+    if head_is_extra:
+        checkpoints[last_sequence] = last_hash
+    walked = chain_walk(checkpoints=checkpoints)
+    if head_is_extra and not walked.ok and walked.first_bad_sequence is not None:
+        if walked.problem_code == "checkpoint" and walked.first_bad_sequence == last_sequence:
+            walked.problem_code = "head"
+            walked.problem = f"entry {last_sequence} does not match the chain's recorded head"
+        elif walked.problem_code == "truncated" and not any(seq > (walked.head_sequence or 0) for seq in
+                                                            _checkpoint_map()):
+            walked.problem = (f"entries {walked.first_bad_sequence}–{last_sequence} are missing from the end "
+                              "of the chain")
+    if head_is_extra and walked.ok:
+        walked.checkpoints_checked -= 1  # the head was counted, but it is not a signed checkpoint
+    return walked
+
+
+def ledger_verify() -> ChainReport:
+    """Check every checkpoint's signature, then recompute the whole chain against the entries, the
+    checkpoints and the recorded head. Returns the report (first bad sequence number and why, or all
+    is well)."""
+    report = _bad_signature()
+    walked = _walk_to_head()
     if report is None or (not walked.ok and walked.first_bad_sequence < report.first_bad_sequence):
         return walked
     report.entries_checked = walked.entries_checked

@@ -28,9 +28,10 @@ def vtype(tw, code: str = "FAKE_SCAN") -> ViolationType:
 
 def proposed(tw, *, amount="1000.00", code="FAKE_SCAN", subject_role=Role.AGENT, by=Role.BRANCH_MANAGER, **kwargs):
     """A fine proposed by `by` (branch manager by default) against the member of `subject_role`."""
-    fields = {"subject_kind": "employee", "subject_membership": tw.members[subject_role]}
     if subject_role is None:
         fields = {"subject_kind": "branch", "branch": tw.branch}
+    else:
+        fields = {"subject_kind": "employee", "subject_membership": tw.members[subject_role]}
     fields.update(kwargs)
     return act(tw, tw.user(by), services.case_propose, violation_type=vtype(tw, code), amount=amount,
                description=kwargs.pop("description", "扫描记录与实际不符"), occurred_on=dt.date.today(),
