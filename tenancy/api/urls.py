@@ -2,6 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from compliance.api.views import AccessLogViewSet
+from penalties.api import views as penalties_views
 
 from . import views
 
@@ -9,10 +10,18 @@ router = DefaultRouter(trailing_slash=True)
 router.register("branches", views.BranchViewSet, basename="branch")
 router.register("memberships", views.MembershipViewSet, basename="membership")
 router.register("access-log", AccessLogViewSet, basename="access-log")
+# penalties (violation catalogue, fines, appeals, the fine ledger)
+router.register("penalties/violation-types", penalties_views.ViolationTypeViewSet, basename="penalties-violation-type")
+router.register("penalties/cases", penalties_views.CaseViewSet, basename="penalties-case")
+router.register("penalties/appeals", penalties_views.AppealViewSet, basename="penalties-appeal")
+router.register("penalties/ledger", penalties_views.LedgerViewSet, basename="penalties-ledger")
+router.register("penalties/checkpoints", penalties_views.CheckpointViewSet, basename="penalties-checkpoint")
+router.register("penalties/verifications", penalties_views.VerificationViewSet, basename="penalties-verification")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
     path("pii/reveal/", views.RevealView.as_view(), name="api-pii-reveal"),
+    path("penalties/chain-status/", penalties_views.ChainStatusView.as_view(), name="api-penalties-chain-status"),
     path("", include("customers.api.urls")),
     path("", include("shipments.api.urls")),
     path("", include("tickets.api.urls")),

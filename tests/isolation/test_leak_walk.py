@@ -80,6 +80,9 @@ HTML_OBJECT_ROUTES = {
     "tickets:claim_evidence": lambda tw: {"pk": tw.claim.loss.pk},
     "tickets:claim_file": lambda tw: {"ticket_id": tw.ship.ticket.pk},
     "tickets:customer_claims": lambda tw: {"customer_id": tw.cust.account.pk},
+    "penalties:case": lambda tw: {"pk": tw.fines.case.pk},
+    "penalties:evidence": lambda tw: {"pk": tw.fines.case.pk, "evidence_id": tw.fines.evidence.pk},
+    "penalties:violation_type": lambda tw: {"pk": tw.fines.vtype.pk},
     "tickets:timeline": lambda tw: {"pk": tw.ship.ticket.pk},
     "tickets:macro_render": lambda tw: {"pk": tw.ship.ticket.pk},
     "tickets:attachment": lambda tw: {"pk": tw.desk.attachment.pk},
@@ -200,6 +203,53 @@ def plant_claim_objects(world) -> None:
         tw.claim = SimpleNamespace(loss=loss, delay=delay, payout=payout)
 
 
+def plant_penalty_objects(world) -> None:
+    """Fines in both tenants (after plant_shipment_objects): a catalogue entry of the company's own
+    (the first entry, the one the walk probes) and the default catalogue; a fine against the agent
+    about the planted ticket and waybill, confirmed, with evidence and a note, then appealed (the
+    first fine); a fine against the branch, confirmed and partly paid; a signed checkpoint and a
+    queued verification (the first). B's texts carry the canary; `access_log_ids` is B's access-log
+    row (plant_canaries) for the hostile payload."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from compliance.models import AccessLog
+    from penalties import services as fines
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    for tw, label in ((world.a, ""), (world.b, CANARY)):
+        def act(role, service, tw=tw, **kwargs):
+            user = tw.user(role)
+            with tenant_scope(tw.tenant, user=user):
+                return service(actor=user, **kwargs)
+
+        vtype = act("tenant_admin", fines.violation_type_create, code="WALK_PROBE", name_zh=f"{label}走查违规",
+                    name_en=f"{label}walk probe", category="service_quality", amount_min="10", amount_max="5000",
+                    default_amount="300", description=f"{label}走查说明", note=f"{label}新增")
+        with tenant_scope(tw.tenant):
+            fines.catalogue_defaults_ensure()
+            access_log_ids = list(AccessLog.objects.order_by("pk").values_list("pk", flat=True)[:1])
+        day = dt.date.today() - dt.timedelta(days=1)
+        case = act("branch_manager", fines.case_propose, violation_type=vtype, subject_kind="employee",
+                   subject_membership=tw.members["agent"], description=f"{label}扫描记录与实际不符", occurred_on=day,
+                   ticket=tw.ship.ticket, waybill=tw.ship.waybill, access_log_ids=access_log_ids)
+        act("executive", fines.case_confirm, case=case, note=f"{label}核实无误")
+        evidence = act("branch_manager", fines.case_evidence_add, case=case, name=f"{label}photo.png", content=png,
+                       description=f"{label}现场照片")
+        act("branch_manager", fines.case_note, case=case, body=f"{label}已面谈")
+        appeal = act("agent", fines.case_appeal, case=case, grounds=f"{label}系统故障")
+        branch_case = act("branch_manager", fines.case_propose, violation_type=vtype, subject_kind="branch",
+                          branch=tw.branch, amount="1200", description=f"{label}分拣区脏乱", occurred_on=day)
+        act("executive", fines.case_confirm, case=branch_case)
+        act("branch_manager", fines.case_payment_record, case=branch_case, amount="200", method="cash",
+            reference=f"{label}PAY-1")
+        with tenant_scope(tw.tenant):
+            checkpoint = fines.ledger_checkpoint_create()
+        verification = act("auditor", fines.ledger_verification_request)
+        tw.fines = SimpleNamespace(vtype=vtype, case=case, evidence=evidence, appeal=appeal, branch_case=branch_case,
+                                   checkpoint=checkpoint, verification=verification, access_log_ids=access_log_ids)
+
+
 # Second path parameters of nested API routes (the first, pk, is found through the viewset's model).
 API_EXTRA_PARAMS = {
     "tag_id": lambda tw: tw.cust.tag.pk,
@@ -266,6 +316,7 @@ def test_every_route_is_walked_or_allowlisted(world):
     plant_shipment_objects(world)
     plant_ticket_objects(world)
     plant_claim_objects(world)
+    plant_penalty_objects(world)
     world.a.token = _a_token(world)
     unknown = []
     for route in walked_routes():
@@ -413,6 +464,7 @@ def test_leak_walk(walls, world, role):
     plant_shipment_objects(world)
     plant_ticket_objects(world)
     plant_claim_objects(world)
+    plant_penalty_objects(world)
     world.a.token = _a_token(world)
     with tenant_scope(world.a.tenant):
         from compliance.services import access_log_record

@@ -159,6 +159,14 @@ def hostile_payload(world) -> dict:
         **({"team_id": b.desk.team.pk, "macro_id": b.desk.macro.pk, "target_id": b.desk.ticket.pk,
             "event_id": b.desk.event.pk, "calendar": b.desk.calendar.pk, "category": b.desk.category.pk}
            if hasattr(b, "desk") else {}),
+        # Penalties API (fines): B's catalogue entry, employee, fine and access-log row; the
+        # other fields of a proposal are valid, so only the foreign keys can refuse it. Its
+        # objects exist once plant_penalty_objects ran.
+        "subject_kind": "employee", "subject_membership": b.members["agent"].pk, "subject": b.members["agent"].pk,
+        "description": "walk probe",
+        "occurred_on": "2020-01-01",
+        **({"violation_type": b.fines.vtype.pk, "case": b.fines.case.pk, "access_log_ids": b.fines.access_log_ids}
+           if hasattr(b, "fines") else {}),
     }
 
 
@@ -166,7 +174,9 @@ FOREIGN_KEY_FIELDS = {"branch", "parent", "tenant", "tenant_id", "user", "member
                       "customer", "owner", "tag", "survivor", "merged", "lead", "opportunity", "contract", "members",
                       "leader", "team", "line", "lane", "remove", "assignee", "ticket", "waybill", "branch_id",
                       "customer_id", "assignee_id", "lead_id", "member_ids", "team_id", "macro_id", "target_id",
-                      "event_id", "calendar", "category"}
+                      "event_id", "calendar", "category",
+                      # penalties API
+                      "violation_type", "subject_membership", "subject", "case", "access_log_ids"}
 
 
 def request(client: Client, method: str, path: str, payload: dict, is_api: bool):

@@ -6,11 +6,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from customers.demo import seed_customers
+from penalties.demo import seed_fines_demo
 from shipments.demo import seed_shipments
 from tenancy.models import Branch, BranchKind, Membership, Role, Tenant, User
 from tenancy.scoping import tenant_scope
 from tenancy.services import platform_tenant_create
-from penalties.demo import seed_fines_demo
 from tickets.claims_demo import seed_claims_demo
 from tickets.demo import seed_service_desk
 
