@@ -4,7 +4,6 @@ row — ids, count and the file's SHA-256 — in the transaction that builds the
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,7 +15,7 @@ from tenancy.fields import masked
 from tenancy.masking import mask_name
 from tenancy.models import Membership, User
 from tenancy.services import require_perm
-from tenancy.spreadsheets import csv_bytes, xlsx_bytes
+from tenancy.spreadsheets import FORMATS, ExportFile, csv_bytes, xlsx_bytes
 
 from .models import Customer, CustomerKind
 from .rules import SEGMENT_LABELS
@@ -25,21 +24,10 @@ from .selectors.records import with_list_extras
 
 EXPORT_MAX_ROWS = 100_000
 FETCH_BATCH = 2000
-FORMATS = {
-    "csv": ("text/csv; charset=utf-8", "csv"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-}
 PERSONAL_FIELDS = ["name", "phone", "email"]   # what the access log names (a person's name is personal)
 MIN_REASON = 4
 
 
-@dataclass
-class ExportFile:
-    content: bytes
-    filename: str
-    content_type: str
-    row_count: int
-    sha256: str
 
 
 def export_headers() -> list[str]:

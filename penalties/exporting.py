@@ -5,7 +5,6 @@ that builds the file."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,26 +14,15 @@ from django.utils.translation import gettext as _
 from compliance.services import access_log_record
 from tenancy.models import Membership, User
 from tenancy.services import require_perm
-from tenancy.spreadsheets import csv_bytes, xlsx_bytes
+from tenancy.spreadsheets import FORMATS, ExportFile, csv_bytes, xlsx_bytes
 
 from .chain import EPOCH
 from .selectors import ledger_list
 
 EXPORT_MAX_ROWS = 200_000
 FETCH_BATCH = 5000
-FORMATS = {
-    "csv": ("text/csv; charset=utf-8", "csv"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-}
 
 
-@dataclass
-class ExportFile:
-    content: bytes
-    filename: str
-    content_type: str
-    row_count: int
-    sha256: str
 
 
 def export_headers() -> list[str]:

@@ -5,6 +5,24 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
+
+FORMATS = {
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+}
+
+
+@dataclass
+class ExportFile:
+    """A built export: the bytes, the file name to offer, its type, how many rows, its SHA-256."""
+
+    content: bytes
+    filename: str
+    content_type: str
+    row_count: int
+    sha256: str
+
 
 _NUMBER_LIKE = re.compile(r"^[+-]?[\d\s().-]*$")
 

@@ -18,13 +18,13 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from tenancy.api.base import TenantScopedViewSet, parse
+from tenancy.api.pagination import IdCursorPagination, TabCountsCursorPagination
 from tenancy.api.permissions import RolePermission
 from tenancy.views import client_ip
 
@@ -69,47 +69,28 @@ class FileFormatNegotiation(DefaultContentNegotiation):
     settings = _NoFormatOverride()
 
 
-class _Cursor(CursorPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
-class LedgerPagination(_Cursor):
+class LedgerPagination(IdCursorPagination):
     ordering = ("-sequence",)
 
 
-class CheckpointPagination(_Cursor):
+class CheckpointPagination(IdCursorPagination):
     ordering = ("-sequence",)
 
 
-class AppealPagination(_Cursor):
+class AppealPagination(IdCursorPagination):
     ordering = ("-created_at", "-id")
 
 
-class VerificationPagination(_Cursor):
+class VerificationPagination(IdCursorPagination):
     ordering = ("-requested_at", "-id")
 
 
-class CasePagination(_Cursor):
+class CasePagination(TabCountsCursorPagination):
     """Newest fine first; with `counts=true` the page carries the tab counts."""
 
     ordering = ("-created_at", "-id")
-
-    def get_paginated_response(self, data, counts=None):
-        response = super().get_paginated_response(data)
-        if counts is not None:
-            response.data = {"next": response.data["next"], "previous": response.data["previous"],
-                             "counts": counts, "results": response.data["results"]}
-        return response
-
-    def get_paginated_response_schema(self, schema):
-        paginated = super().get_paginated_response_schema(schema)
-        tabs = list(selectors.CASE_TABS)
-        paginated["properties"]["counts"] = {
-            "type": "object", "description": str(_("How many fines each tab holds (with counts=true)")),
-            "properties": {tab: {"type": "integer"} for tab in tabs}, "required": tabs}
-        return paginated
+    tabs = tuple(selectors.CASE_TABS)
+    counts_description = _("How many fines each tab holds (with counts=true)")
 
 
 class PenaltiesViewSet(TenantScopedViewSet):

@@ -8,6 +8,10 @@ from penalties.models import ViolationType
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 
+# Small file heads (the type of evidence is read from the bytes).
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = b"%PDF-1.4 test evidence"
+
 
 def act(tw, user, service, **kwargs):
     """Call a service as `user` inside the tenant's scope (permissions follow the scope's user)."""

@@ -39,7 +39,7 @@ from penalties.views.ledger import checkpoints_document
 from tenancy.models import Membership, Role, User
 from tenancy.scoping import tenant_scope
 
-from .fines_world import act, confirmed, proposed, seed_catalogue, vtype
+from .fines_world import PNG, act, confirmed, proposed, seed_catalogue, vtype
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,6 @@ API = "/api/v1/penalties/"
 CASES = f"{API}cases/"
 TYPES = f"{API}violation-types/"
 LEDGER = f"{API}ledger/"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEX64 = set("0123456789abcdef")
 

@@ -29,13 +29,10 @@ from penalties.models import (
 from tenancy.models import Membership, Role, User
 from tenancy.scoping import CrossTenantReference, tenant_scope
 
-from .fines_world import act, confirmed, proposed, seed_catalogue, vtype
+from .fines_world import PDF, PNG, act, confirmed, proposed, seed_catalogue, vtype
 
 pytestmark = pytest.mark.django_db
 
-# Small file heads, as tests/tickets/claims_world.py uses them (the type is read from the bytes).
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-PDF = b"%PDF-1.4 test evidence"
 
 
 @pytest.fixture

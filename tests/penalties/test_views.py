@@ -42,12 +42,10 @@ from penalties.models import (
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 
-from .fines_world import act, confirmed, proposed, seed_catalogue, vtype
+from .fines_world import PDF, PNG, act, confirmed, proposed, seed_catalogue, vtype
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-PDF = b"%PDF-1.4 test evidence"
 ACTIONS = ("confirm", "appeal", "decide", "void", "pay", "evidence", "note")
 
 

@@ -18,11 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from tenancy.api.base import TenantScopedViewSet, parse
+from tenancy.api.pagination import TabCountsCursorPagination
 
 from .. import rules
 from ..models import Claim
@@ -47,32 +47,16 @@ _LAST_DESCENDING = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _NULLABLE_SORT_COLUMNS = {"decision_due", "decided_at", "closed_at"}
 
 
-class ClaimCursorPagination(CursorPagination):
+class ClaimCursorPagination(TabCountsCursorPagination):
     """Cursor pagination in the queue's own order (the tab's, or `sort`): the selector's first
     sort column, coalesced so an empty one sorts last, then the id."""
 
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
     ordering = ("-cursor_key", "-id")
+    tabs = tuple(tab for tab in selectors.CLAIM_TABS if tab != "all")
+    counts_description = _("How many claims each tab holds (with counts=true)")
 
     def get_ordering(self, request, queryset, view):
         return getattr(view, "cursor_ordering", self.ordering)
-
-    def get_paginated_response(self, data, counts=None):
-        response = super().get_paginated_response(data)
-        if counts is not None:
-            response.data = {"next": response.data["next"], "previous": response.data["previous"],
-                             "counts": counts, "results": response.data["results"]}
-        return response
-
-    def get_paginated_response_schema(self, schema):
-        paginated = super().get_paginated_response_schema(schema)
-        paginated["properties"]["counts"] = {
-            "type": "object", "description": str(_("How many claims each tab holds (with counts=true)")),
-            "properties": {tab: {"type": "integer"} for tab in selectors.CLAIM_TABS if tab != "all"},
-            "required": [tab for tab in selectors.CLAIM_TABS if tab != "all"]}
-        return paginated
 
 
 def cursor_ordered(qs):
