@@ -248,6 +248,23 @@ def checkpoint_list() -> QuerySet[LedgerCheckpoint]:
     return LedgerCheckpoint.objects.order_by("-sequence")
 
 
+def checkpoints_document(tenant, rows) -> dict:
+    """The checkpoints as auditors keep them outside the system: each signed head with its key id
+    and signature (hex), and the public key to verify them (docs/ledger.md)."""
+    from . import signing
+
+    return {
+        "format": signing.MESSAGE_TAG,
+        "tenant_id": tenant.pk, "tenant_code": tenant.code,
+        "public_keys": {signing.current_key_id(): signing.public_key_b64()},
+        "checkpoints": [{
+            "sequence": c.sequence, "head_hash": c.head_hash_hex,
+            "signed_at": c.signed_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            "key_id": c.key_id, "signature": bytes(c.signature).hex(),
+        } for c in rows],
+    }
+
+
 def verification_list() -> QuerySet[LedgerVerification]:
     return LedgerVerification.objects.select_related("requested_by").order_by("-requested_at", "-id")
 

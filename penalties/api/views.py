@@ -39,7 +39,6 @@ from ..models import (
     ViolationType,
 )
 from ..services.catalogue import EDITABLE
-from ..views.ledger import checkpoints_document
 from . import serializers as s
 
 # The permission each write action needs (the services check it again).
@@ -403,7 +402,7 @@ class CheckpointViewSet(mixins.ListModelMixin, PenaltiesViewSet):
         """Every checkpoint (oldest first) with its signature and the public keys, as auditors keep
         it outside the system — the same document as the ledger page's download."""
         rows = selectors.checkpoint_list().order_by("sequence")
-        return Response(checkpoints_document(request._request.membership.tenant, rows))
+        return Response(selectors.checkpoints_document(request._request.membership.tenant, rows))
 
 
 @extend_schema_view(list=extend_schema(responses=s.LedgerVerificationSerializer(many=True)),

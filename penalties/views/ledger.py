@@ -5,7 +5,6 @@ Read-only for auditors (verification requests and exports are their only writes,
 touches business data). Thin: parse → selector/service → render."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from django.contrib import messages
@@ -91,23 +90,11 @@ def checkpoints(request):
         "page": page, "key_id": signing.current_key_id(), "public_key_pem": signing.public_key_pem()})
 
 
-def checkpoints_document(tenant, rows) -> dict:
-    return {
-        "format": signing.MESSAGE_TAG,
-        "tenant_id": tenant.pk, "tenant_code": tenant.code,
-        "public_keys": {signing.current_key_id(): signing.public_key_b64()},
-        "checkpoints": [{
-            "sequence": c.sequence, "head_hash": c.head_hash_hex,
-            "signed_at": c.signed_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-            "key_id": c.key_id, "signature": bytes(c.signature).hex(),
-        } for c in rows],
-    }
-
-
 @perm_required("penalties.view_ledger")
 def checkpoints_download(request):
     """Every checkpoint with its signature and the public key, as JSON to keep outside the system."""
-    document = checkpoints_document(request.membership.tenant, selectors.checkpoint_list().order_by("sequence"))
+    document = selectors.checkpoints_document(request.membership.tenant,
+                                              selectors.checkpoint_list().order_by("sequence"))
     response = HttpResponse(json.dumps(document, ensure_ascii=False, indent=2), content_type="application/json")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="ledger-checkpoints-{stamp}.json"'

@@ -35,7 +35,7 @@ from penalties.models import (
     ViolationType,
     ViolationTypeVersion,
 )
-from penalties.views.ledger import checkpoints_document
+from penalties.selectors import checkpoints_document
 from tenancy.models import Membership, Role, User
 from tenancy.scoping import tenant_scope
 
