@@ -24,6 +24,7 @@ from .ledger import (
     LedgerHead,
     LedgerVerification,
     PaymentMethod,
+    VerificationSource,
     VerificationStatus,
 )
 
@@ -31,6 +32,6 @@ __all__ = [
     "CASE_TRANSITIONS", "CREDIT_KINDS", "DEBIT_KINDS", "GENESIS_HASH", "OPEN_STATUSES", "PAYABLE", "Appeal",
     "AppealStatus", "CaseEvent", "CaseEventKind", "CaseStatus", "Detector", "EntryKind", "LedgerCheckpoint",
     "LedgerEntry", "LedgerHead", "LedgerVerification", "PaymentMethod", "Severity", "SubjectKind", "Tier",
-    "VerificationStatus", "ViolationCase", "ViolationCategory", "ViolationEvidence", "ViolationType",
-    "ViolationTypeVersion",
+    "VerificationSource", "VerificationStatus", "ViolationCase", "ViolationCategory", "ViolationEvidence",
+    "ViolationType", "ViolationTypeVersion",
 ]

@@ -159,6 +159,14 @@ class VerificationStatus(models.TextChoices):
     FAILED = "failed", _("Chain broken")
 
 
+class VerificationSource(models.TextChoices):
+    SCHEDULE = "schedule", _("Nightly schedule")
+    REQUEST = "request", _("Verify now")
+    COMMAND = "command", _("Management command")
+    CHECKPOINT = "checkpoint", _("Checkpoint job")
+    DEMO = "demo", _("Demo data")
+
+
 class LedgerVerification(TenantScopedModel):
     """One run of the verifier and what it found."""
 
@@ -166,7 +174,8 @@ class LedgerVerification(TenantScopedModel):
                               default=VerificationStatus.QUEUED)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                      related_name="+", verbose_name=_("requested by"))
-    source = models.CharField(_("started from"), max_length=20, default="schedule")
+    source = models.CharField(_("started from"), max_length=20, choices=VerificationSource.choices,
+                              default=VerificationSource.SCHEDULE)
     requested_at = models.DateTimeField(_("requested"), default=timezone.now)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -175,6 +184,13 @@ class LedgerVerification(TenantScopedModel):
     head_sequence = models.BigIntegerField(_("last sequence"), null=True, blank=True)
     first_bad_sequence = models.BigIntegerField(_("first bad sequence"), null=True, blank=True)
     problem = models.TextField(_("problem"), blank=True)
+
+    @property
+    def seconds(self) -> float | None:
+        """How long the run took."""
+        if self.started_at and self.finished_at:
+            return round((self.finished_at - self.started_at).total_seconds(), 1)
+        return None
 
     class Meta:
         verbose_name = _("ledger verification")

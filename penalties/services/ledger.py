@@ -26,6 +26,7 @@ from ..models import (
     LedgerEntry,
     LedgerHead,
     LedgerVerification,
+    VerificationSource,
     VerificationStatus,
     ViolationCase,
 )
@@ -69,7 +70,8 @@ def ledger_checkpoint_create(*, now: dt.datetime | None = None) -> LedgerCheckpo
         return None
     report = _bad_signature() or _walk_to_head()
     if not report.ok or report.head_sequence is None:
-        _record_verification(LedgerVerification(source="checkpoint", requested_at=now), report, started=now)
+        _record_verification(LedgerVerification(source=VerificationSource.CHECKPOINT, requested_at=now), report,
+                             started=now)
         return None
     if last and last.sequence >= report.head_sequence:
         return None
@@ -150,7 +152,7 @@ def _record_verification(verification: LedgerVerification, report: ChainReport, 
 def ledger_verification_request(*, actor: User) -> LedgerVerification:
     """An auditor's "verify now": a queued run, handed to a worker after commit."""
     require_perm(actor, "penalties.verify_ledger")
-    verification = LedgerVerification.objects.create(requested_by=actor, source="request")
+    verification = LedgerVerification.objects.create(requested_by=actor, source=VerificationSource.REQUEST)
     tenant_id = current_tenant_id()
 
     def enqueue():
