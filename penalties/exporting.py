@@ -17,6 +17,7 @@ from tenancy.services import require_perm
 from tenancy.spreadsheets import FORMATS, ExportFile, csv_bytes, xlsx_bytes
 
 from .chain import EPOCH
+from .models import LedgerEntry
 from .selectors import ledger_list
 
 EXPORT_MAX_ROWS = 200_000
@@ -32,8 +33,6 @@ def export_headers() -> list[str]:
 
 
 def _rows(ids: list[int]):
-    from .models import LedgerEntry
-
     for start in range(0, len(ids), FETCH_BATCH):
         chunk = ids[start:start + FETCH_BATCH]
         for e in (LedgerEntry.objects.filter(pk__in=chunk)

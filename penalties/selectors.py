@@ -13,7 +13,8 @@ from django.db.models import Count, DecimalField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce, TruncMonth
 from django.http import Http404
 
-from tenancy.models import Branch, Membership, Role, User
+from tenancy.models import Branch, Membership, User
+from tenancy.selectors import branch_reach
 
 from .models import (
     OPEN_STATUSES,
@@ -37,16 +38,10 @@ TIER_ORDER = {tier: rank for rank, tier in enumerate(Tier.values)}
 MONEY_FIELD = DecimalField(max_digits=16, decimal_places=2)
 
 
-def _reach(membership: Membership | None) -> Branch | None:
-    if membership is not None and membership.role == Role.BRANCH_MANAGER and membership.branch_id:
-        return membership.branch
-    return None
-
-
 def _visible_cases(*, actor: User, membership: Membership | None) -> QuerySet[ViolationCase]:
     qs = ViolationCase.objects.all()
     if actor.has_perm("penalties.view_violationcase"):
-        reach = _reach(membership)
+        reach = branch_reach(membership)
         if reach is not None:
             qs = qs.filter(Q(branch__path__startswith=reach.path) | Q(subject_membership__user=actor))
         return qs
@@ -157,7 +152,7 @@ def ledger_list(*, actor: User, membership: Membership | None, date_from: dt.dat
     if not actor.has_perm("penalties.view_ledger"):
         qs = qs.filter(subject_membership__user=actor)
     else:
-        reach = _reach(membership)
+        reach = branch_reach(membership)
         if reach is not None:
             qs = qs.filter(branch__path__startswith=reach.path)
     if date_from:
@@ -289,13 +284,13 @@ def my_fines_card(*, actor: User) -> dict:
 def subject_choices(*, membership: Membership | None) -> QuerySet[Membership]:
     """Employees a fine may be proposed against, within this member's reach."""
     qs = Membership.objects.filter(is_active=True).select_related("user", "branch").order_by("user__username")
-    reach = _reach(membership)
+    reach = branch_reach(membership)
     return qs.filter(branch__path__startswith=reach.path) if reach is not None else qs
 
 
 def branch_choices(*, membership: Membership | None) -> QuerySet[Branch]:
     qs = Branch.objects.filter(is_active=True).order_by("path")
-    reach = _reach(membership)
+    reach = branch_reach(membership)
     return qs.filter(path__startswith=reach.path) if reach is not None else qs
 
 

@@ -6,7 +6,31 @@ from django.db.models import Count, Q, QuerySet
 from . import crypto
 from .models import ApiToken, Branch, Membership, Role, User
 from .normalize import normalize
-from .scoping import current_tenant_id
+from .scoping import current_state, current_tenant_id
+
+
+def branch_reach(membership: Membership | None) -> Branch | None:
+    """The branch whose subtree limits what this member works on (a branch manager's own branch),
+    or None for the whole company. Tickets, claims and fines all follow it."""
+    if membership is not None and membership.role == Role.BRANCH_MANAGER and membership.branch_id:
+        return membership.branch
+    return None
+
+
+def in_branch_reach(qs: QuerySet, membership: Membership | None) -> QuerySet:
+    """The rows of `qs` (anything with a branch) within this member's reach."""
+    branch = branch_reach(membership)
+    return qs.filter(branch__path__startswith=branch.path) if branch is not None else qs
+
+
+def acting_membership(actor: User | None) -> Membership | None:
+    """The membership the actor works under here: the scope's (a request's active one), or outside a
+    request (a task, a script) their active membership in this company."""
+    if actor is None:
+        return None
+    membership_id = current_state().membership_id
+    qs = Membership.objects.select_related("branch").filter(user=actor, is_active=True)
+    return (qs.filter(pk=membership_id).first() if membership_id else None) or qs.first()
 
 
 def blind_index_for(kind: str, value: str) -> str | None:

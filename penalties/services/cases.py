@@ -21,8 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tenancy.inputs import clean_amount, clean_choice, clean_text
-from tenancy.models import Branch, BranchKind, Membership, Role, User
-from tenancy.scoping import current_state
+from tenancy.models import Branch, BranchKind, Membership, User
+from tenancy.selectors import acting_membership, branch_reach
 from tenancy.services import notification_send, number_next, require_perm
 
 from .. import rules
@@ -51,30 +51,10 @@ MAX_EVIDENCE_PER_CASE = 30
 
 # --- helpers ---------------------------------------------------------------------------------------
 
-def _membership_of(actor: User | None) -> Membership | None:
-    """The member the actor works as here: the scope's membership, else their one in this company."""
-    if actor is None:
-        return None
-    membership_id = current_state().membership_id
-    qs = Membership.objects.select_related("branch").filter(user=actor, is_active=True)
-    return (qs.filter(pk=membership_id).first() if membership_id else None) or qs.first()
-
-
-def _reach(membership: Membership | None) -> Branch | None:
-    """A branch manager's subtree (None: the whole company)."""
-    if membership is not None and membership.role == Role.BRANCH_MANAGER and membership.branch_id:
-        return membership.branch
-    return None
-
-
-def _in_reach(membership: Membership | None, branch: Branch) -> bool:
-    reach = _reach(membership)
-    return reach is None or branch.path.startswith(reach.path)
-
-
 def _check_reach(actor: User, case_or_branch) -> None:
     branch = case_or_branch if isinstance(case_or_branch, Branch) else case_or_branch.branch
-    if not _in_reach(_membership_of(actor), branch):
+    reach = branch_reach(acting_membership(actor))
+    if reach is not None and not branch.path.startswith(reach.path):
         raise PermissionDenied(_("This fine belongs to another branch."))
 
 

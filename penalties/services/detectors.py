@@ -36,10 +36,12 @@ def _known_keys(prefix: str) -> set[str]:
     return set(ViolationCase.objects.filter(detection_key__startswith=prefix).values_list("detection_key", flat=True))
 
 
-def _propose(vt: ViolationType, key: str, **kwargs) -> bool:
+def _propose(vt: ViolationType, key: str, *, now: dt.datetime, **kwargs) -> bool:
+    """Propose one fact's fine; False when a parallel run proposed it first (case_propose then
+    returns that run's case)."""
     with transaction.atomic():
-        case = case_propose(actor=None, violation_type=vt, detector=vt.detector, detection_key=key, **kwargs)
-    return case.detection_key == key and case.created_at >= kwargs["now"]
+        case = case_propose(actor=None, violation_type=vt, detector=vt.detector, detection_key=key, now=now, **kwargs)
+    return case.created_at == now
 
 
 def _tracking_gaps(vt: ViolationType, since: dt.datetime, now: dt.datetime) -> tuple[int, int]:

@@ -103,18 +103,15 @@ def _walk_to_head() -> ChainReport:
     entries, not yet under a checkpoint, are vouched for too (entries missing from the end, or a
     different last hash, show). The head is read before the walk: entries appended meanwhile only
     make the walk longer, never a false alarm."""
-    checkpoints = _checkpoint_map()
+    signed = _checkpoint_map()
     last_sequence, last_hash = ledger_head()
-    head_is_extra = last_sequence > 0 and last_sequence not in checkpoints
-    if head_is_extra:
-        checkpoints[last_sequence] = last_hash
-    walked = chain_walk(checkpoints=checkpoints)
+    head_is_extra = last_sequence > 0 and last_sequence not in signed
+    walked = chain_walk(checkpoints={**signed, last_sequence: last_hash} if head_is_extra else signed)
     if head_is_extra and not walked.ok and walked.first_bad_sequence is not None:
         if walked.problem_code == "checkpoint" and walked.first_bad_sequence == last_sequence:
             walked.problem_code = "head"
             walked.problem = f"entry {last_sequence} does not match the chain's recorded head"
-        elif walked.problem_code == "truncated" and not any(seq > (walked.head_sequence or 0) for seq in
-                                                            _checkpoint_map()):
+        elif walked.problem_code == "truncated" and not any(seq > (walked.head_sequence or 0) for seq in signed):
             walked.problem = (f"entries {walked.first_bad_sequence}–{last_sequence} are missing from the end "
                               "of the chain")
     if head_is_extra and walked.ok:

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -114,7 +114,7 @@ def export(request):
     form = _filter_form(request)
     if form.is_bound and not form.is_valid():
         messages.error(request, _("The filters are not valid: correct them and export again."))
-        return redirect(f"{request.path.rsplit('export/', 1)[0]}?{request.GET.urlencode()}")
+        return redirect(f"{reverse('penalties:ledger')}?{request.GET.urlencode()}")
     if rate_exceeded("export", str(request.user.pk)):
         messages.error(request, _("Too many exports in a short time. Wait a minute and try again."))
         return redirect("penalties:ledger")

@@ -12,7 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from tenancy.models import Branch, Membership, Role
-from tenancy.selectors import branch_subtree, membership_list
+from tenancy.selectors import branch_reach, branch_subtree, in_branch_reach, membership_list
 
 from .. import rules
 from ..models import DONE_STATUSES, ExceptionKind, Ticket, TicketEvent, TicketStatus
@@ -23,18 +23,9 @@ ASSIGNABLE_ROLES = (Role.AGENT, Role.BRANCH_MANAGER)
 OPEN_STATUSES = [s for s in TicketStatus.values if s not in DONE_STATUSES]
 
 
-def reach_of(membership: Membership | None) -> Branch | None:
-    """The branch whose subtree limits this member's tickets, or None for the whole company.
-    The same rule as tickets.services._check_branch_scope."""
-    if membership is not None and membership.role == Role.BRANCH_MANAGER and membership.branch_id:
-        return membership.branch
-    return None
-
-
-def in_reach(qs: QuerySet, membership: Membership | None) -> QuerySet:
-    """The rows of `qs` (tickets, claims: anything with a branch) in this member's reach."""
-    branch = reach_of(membership)
-    return qs.filter(branch__path__startswith=branch.path) if branch is not None else qs
+# A branch manager's subtree limits their tickets and claims (the rule of tenancy.selectors).
+reach_of = branch_reach
+in_reach = in_branch_reach
 
 
 def ticket_list(*, membership: Membership | None) -> QuerySet[Ticket]:

@@ -20,6 +20,7 @@ from tenancy.inputs import clean_amount
 from tenancy.inputs import clean_choice as _choice
 from tenancy.inputs import clean_text as _clean_text
 from tenancy.models import Membership, Role, User
+from tenancy.selectors import acting_membership
 from tenancy.services import notification_send, number_next, require_perm
 
 from .. import claim_rules, rules
@@ -46,7 +47,7 @@ from ..models import (
     TicketEventKind,
 )
 from ..permissions import claim_authority
-from .core import _acting_membership, _check_branch_scope, _lock
+from .core import _check_branch_scope, _lock
 
 UNSET = object()
 
@@ -56,13 +57,6 @@ UNSET = object()
 def _lock_claim(claim: Claim) -> Claim:
     return Claim.objects.select_for_update(of=("self",)).select_related("ticket", "waybill", "branch", "team").get(
         pk=claim.pk)
-
-
-def _active_membership(actor: User) -> Membership | None:
-    """The actor's membership for the approval check: the request's, or outside a request (a
-    task, a script) their membership in this company — as the role backend finds it."""
-    return _acting_membership(actor) or Membership.objects.select_related("branch").filter(
-        user=actor, is_active=True).first()
 
 
 def _check_claim_scope(actor: User, claim: Claim) -> None:
@@ -374,7 +368,7 @@ def claim_required_level(claim: Claim, amount: Decimal) -> str:
 def _check_authority(actor: User, claim: Claim, level: str) -> str:
     if claim.filed_by_id == actor.pk:
         raise PermissionDenied(_("Four-eyes rule: the person who filed a claim cannot decide it."))
-    authority = claim_authority(_active_membership(actor), claim)
+    authority = claim_authority(acting_membership(actor), claim)
     if authority is None or APPROVAL_RANK[authority] < APPROVAL_RANK[level]:
         raise PermissionDenied(_("This decision needs approval by: %(level)s.") % {
             "level": ApprovalLevel(level).label})
