@@ -1,9 +1,14 @@
-from django.urls import path
-
-from . import views
+from . import views  # noqa: F401 — the package, whose area modules follow
+from .views import access, consent, incidents, keys, overview, requests, retention
 
 app_name = "compliance"
 
 urlpatterns = [
-    path("access-log/", views.access_log, name="access_log"),
+    *access.urlpatterns,
+    *overview.urlpatterns,
+    *consent.urlpatterns,
+    *requests.urlpatterns,
+    *retention.urlpatterns,
+    *keys.urlpatterns,
+    *incidents.urlpatterns,
 ]

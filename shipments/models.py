@@ -88,6 +88,9 @@ class Waybill(TenantScopedModel):
     exception_kind = models.CharField(_("exception"), max_length=20, blank=True)
     shipped_at = models.DateTimeField(_("created at (scan)"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    personal_data_erased_at = models.DateTimeField(
+        _("personal data erased at"), null=True, blank=True, editable=False,
+        help_text=_("Set when a deletion request or the retention job anonymised this record."))
     returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
     last_scan_at = models.DateTimeField(_("last scan"), null=True, blank=True)
     # The sort key (event time, stage rank, source id) of the last event folded into the status:
@@ -137,6 +140,7 @@ class TrackingEvent(TenantScopedModel):
 
     append_only = True
     partitioned = True
+    redactable_fields = ("attributes",)
     partition_function = "crm_tracking_partition_ensure(date)"
 
     waybill = models.ForeignKey(Waybill, on_delete=models.DO_NOTHING, db_constraint=False, related_name="events",
@@ -180,6 +184,7 @@ class DeliveryConsent(TenantScopedModel):
     """The receiver agreed to a delivery other than in person (快递市场管理办法 Art. 28)."""
 
     append_only = True
+    redactable_fields = ("note",)
 
     waybill = models.ForeignKey(Waybill, on_delete=models.CASCADE, related_name="consents", verbose_name=_("waybill"))
     method = models.CharField(_("delivery"), max_length=10, choices=ConsentMethod.choices)

@@ -22,6 +22,8 @@ class Tenant(models.Model):
     name_en = models.CharField(_("English name"), max_length=120, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    offboarded_at = models.DateTimeField(_("offboarded at"), null=True, blank=True)
+    keys_shredded_at = models.DateTimeField(_("keys destroyed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("tenant")

@@ -116,6 +116,9 @@ class Customer(TenantScopedModel):
     churn_risk = models.CharField(_("churn risk"), max_length=10, blank=True, editable=False,
                                   choices=[("low", _("Low")), ("medium", _("Medium")), ("high", _("High"))])
     churn_reasons = models.JSONField(default=list, blank=True, editable=False)
+    personal_data_erased_at = models.DateTimeField(
+        _("personal data erased at"), null=True, blank=True, editable=False,
+        help_text=_("Set when a deletion request or the retention job anonymised this record."))
     churn_scored_at = models.DateTimeField(null=True, blank=True, editable=False)
     merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                     editable=False, verbose_name=_("merged into"))
@@ -375,6 +378,7 @@ class MergeRecord(TenantScopedModel):
     Insert-only (the merged record itself is kept, marked merged, pointing at the survivor)."""
 
     append_only = True
+    redactable_fields = ("merged_name",)
 
     survivor = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_received")
     merged = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")

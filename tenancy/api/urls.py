@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from compliance.api.views import AccessLogViewSet
+from compliance.api import urls as compliance_api
 from penalties.api import views as penalties_views
 
 from . import views
@@ -9,7 +9,7 @@ from . import views
 router = DefaultRouter(trailing_slash=True)
 router.register("branches", views.BranchViewSet, basename="branch")
 router.register("memberships", views.MembershipViewSet, basename="membership")
-router.register("access-log", AccessLogViewSet, basename="access-log")
+compliance_paths = compliance_api.register(router)  # access log, consent, requests, incidents, jobs
 # penalties (violation catalogue, fines, appeals, the fine ledger)
 router.register("penalties/violation-types", penalties_views.ViolationTypeViewSet, basename="penalties-violation-type")
 router.register("penalties/cases", penalties_views.CaseViewSet, basename="penalties-case")
@@ -25,5 +25,6 @@ urlpatterns = [
     path("", include("customers.api.urls")),
     path("", include("shipments.api.urls")),
     path("", include("tickets.api.urls")),
+    *compliance_paths,
     path("", include(router.urls)),
 ]

@@ -263,9 +263,11 @@ class ClaimEventKind(models.TextChoices):
 
 
 class ClaimEvent(TenantScopedModel):
-    """One line of a claim's timeline. Rows never change."""
+    """One line of a claim's timeline. Rows never change (a deletion request may only blank the
+    text, through the database's redaction function)."""
 
     append_only = True
+    redactable_fields = ("body", "data")
 
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="events", verbose_name=_("claim"))
     kind = models.CharField(_("event"), max_length=20, choices=ClaimEventKind.choices)
@@ -292,6 +294,7 @@ class ClaimPayout(TenantScopedModel):
     claim is refused by the unique constraint, one above the approved amount by the check."""
 
     append_only = True
+    redactable_fields = ("payee_name", "payee_account", "reference", "note")
 
     claim = models.OneToOneField(Claim, on_delete=models.PROTECT, related_name="payout", verbose_name=_("claim"))
     amount = models.DecimalField(_("amount paid (CNY)"), max_digits=12, decimal_places=2)

@@ -129,6 +129,9 @@ class Ticket(TenantScopedModel):
     first_responded_at = models.DateTimeField(_("first response at"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    personal_data_erased_at = models.DateTimeField(
+        _("personal data erased at"), null=True, blank=True, editable=False,
+        help_text=_("Set when a deletion request or the retention job anonymised this record."))
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
@@ -199,9 +202,11 @@ class TicketEventKind(models.TextChoices):
 
 
 class TicketEvent(TenantScopedModel):
-    """One line of a ticket's timeline. Rows never change."""
+    """One line of a ticket's timeline. Rows never change (a deletion request may only blank the
+    text, through the database's redaction function)."""
 
     append_only = True
+    redactable_fields = ("body", "data")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket"))
     kind = models.CharField(_("event"), max_length=20, choices=TicketEventKind.choices)

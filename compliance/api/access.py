@@ -30,3 +30,6 @@ class AccessLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantS
 
     def scoped_queryset(self):
         return access_log_list()
+
+
+ROUTES = [("access-log", AccessLogViewSet, "access-log")]

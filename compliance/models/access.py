@@ -19,6 +19,11 @@ class AccessLog(TenantScopedModel):
     Insert-only in the database (privileges revoked and a trigger) for the application role."""
 
     append_only = True
+    # The label may name the person (a customer's name); a deletion request blanks it.
+    redactable_fields = ("target_label",)
+    # Retention may delete rows older than its policy, never younger than six months (the
+    # Cybersecurity Law's minimum for network logs), whatever a policy says.
+    purge_after = ("created_at", 183)
 
     action = models.CharField(_("action"), max_length=10, choices=AccessAction.choices)
     actor = models.ForeignKey(

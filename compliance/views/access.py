@@ -1,12 +1,13 @@
-"""Compliance pages: the personal-data access log (auditors and tenant admins)."""
+"""The personal-data access log (auditors and tenant admins)."""
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.urls import path
 
 from tenancy.models import User
 from tenancy.views import perm_required
 
-from .forms import AccessLogFilterForm
-from .selectors import access_log_list
+from ..forms import AccessLogFilterForm
+from ..selectors.access import access_log_list
 
 
 @perm_required("compliance.view_access_log")
@@ -27,3 +28,8 @@ def access_log(request):
     query.pop("page", None)
     return render(request, "compliance/access_log.html",
                   {"form": form, "page": page, "query": query.urlencode()})
+
+
+urlpatterns = [
+    path("access-log/", access_log, name="access_log"),
+]

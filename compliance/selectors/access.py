@@ -5,7 +5,7 @@ from datetime import date
 
 from django.db.models import QuerySet
 
-from .models import AccessLog
+from ..models import AccessLog
 
 
 def access_log_list(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from tenancy.models import Membership
 
-from .models import AccessAction, AccessLog
+from ..models import AccessAction, AccessLog
 
 
 def access_log_record(

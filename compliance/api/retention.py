@@ -1,0 +1,3 @@
+"""(area module: filled in by its owner)"""
+ROUTES = []
+PATHS = []

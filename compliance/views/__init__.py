@@ -1,0 +1,1 @@
+"""Compliance pages, one module per area; each module defines its own `urlpatterns`."""
