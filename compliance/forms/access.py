@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tenancy.forms import HtmlDateInput
 
-from .models import AccessAction
+from ..models import AccessAction
 
 
 class AccessLogFilterForm(forms.Form):
