@@ -1,0 +1,93 @@
+"""A data subject as the apps can find them, and the contract of each app's `privacy` module.
+
+A person is known by what they gave us: phone numbers, email addresses and ID numbers (looked up
+through blind indexes, never by plaintext) and the customer, contact and lead records that carry
+them. `subject_resolve` turns a request into a `Subject`; every app in `PRIVACY_MODULES` then
+answers two calls:
+
+- `collect(subject) -> dict[section, list[row]]` — everything the app holds about the person, as
+  plain values, for the access export (each row names its record type and id);
+- `erase(subject, now) -> dict[section, count]` — anonymise: personal fields wiped or replaced,
+  blind indexes removed, money, dates and statistics kept (the fine ledger is never touched).
+
+`collect` runs before `erase` in the same order, so an app may rely on earlier apps' results
+being present in the subject (customers first: it widens the subject with the records' own
+phones and emails).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import import_module
+
+from tenancy import crypto
+from tenancy.fields import EncryptedTextField
+from tenancy.normalize import normalize
+from tenancy.scoping import current_tenant_id
+
+PRIVACY_MODULES = ("customers.privacy", "shipments.privacy", "tickets.privacy", "compliance.privacy")
+
+
+@dataclass
+class Subject:
+    customer_ids: set[int] = field(default_factory=set)
+    contact_ids: set[int] = field(default_factory=set)
+    lead_ids: set[int] = field(default_factory=set)
+    phone_bidxs: set[str] = field(default_factory=set)
+    email_bidxs: set[str] = field(default_factory=set)
+    id_number_bidxs: set[str] = field(default_factory=set)
+    # Plain values the person gave or that their records hold: only to find them inside files
+    # that have no index (import payloads); never stored.
+    raw_values: set[str] = field(default_factory=set)
+    request_id: int | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.customer_ids or self.contact_ids or self.lead_ids or self.phone_bidxs
+                    or self.email_bidxs or self.id_number_bidxs)
+
+
+def live_blind_indexes(kind: str, value: str | None) -> set[str]:
+    """The blind indexes of a value under every index key still in use (a rotation may be under
+    way), or none if the value does not parse."""
+    if not value:
+        return set()
+    try:
+        normalised = normalize(kind, value)
+    except Exception:  # noqa: BLE001 — an unparsable value matches nothing
+        return set()
+    try:
+        from tenancy.selectors import blind_indexes_for
+    except ImportError:  # before index rotation existed: the active key only
+        return {crypto.blind_index(normalised, tenant_id=current_tenant_id(), kind=kind)}
+    return set(blind_indexes_for(kind, value))
+
+
+def add_value(subject: Subject, kind: str, value: str | None) -> None:
+    """Widen the subject with one more phone / email / ID number."""
+    if not value:
+        return
+    target = {"phone": subject.phone_bidxs, "email": subject.email_bidxs,
+              "id_number": subject.id_number_bidxs}[kind]
+    target |= live_blind_indexes(kind, value)
+    subject.raw_values.add(value)
+
+
+def export_row(obj, field_names: list[str] | tuple[str, ...]) -> dict:
+    """One record as the person receives it: its type and id, and the named fields in plain form
+    (sealed values decrypted, dates ISO, choices with their stored code)."""
+    row = {"record_type": obj._meta.label_lower, "id": obj.pk}
+    for name in field_names:
+        model_field = obj._meta.get_field(name)
+        value = getattr(obj, model_field.attname if model_field.is_relation else name)
+        if hasattr(value, "isoformat"):
+            value = value.isoformat()
+        elif isinstance(value, bytes | memoryview) and not isinstance(model_field, EncryptedTextField):
+            value = None
+        elif value is not None and not isinstance(value, str | int | float | bool | list | dict):
+            value = str(value)
+        row[name] = value
+    return row
+
+
+def privacy_modules():
+    return [import_module(name) for name in PRIVACY_MODULES]
