@@ -80,6 +80,16 @@ app.conf.beat_schedule = {
         "task": "penalties.tasks.platform_detectors",
         "schedule": crontab(minute=25),
     },
+    # Data-subject requests: exports whose build message was lost (or whose worker died) are queued
+    # again every ten minutes; each morning handlers are reminded of clocks at risk or overdue.
+    "compliance-dsr-sweep": {
+        "task": "compliance.tasks.platform_dsr_sweep",
+        "schedule": crontab(minute="*/10"),
+    },
+    "compliance-dsr-reminders": {
+        "task": "compliance.tasks.platform_dsr_reminders",
+        "schedule": crontab(hour=8, minute=30),
+    },
     # Tracking-event partitions for this month and the next two (ingest also creates a missing one).
     "shipments-tracking-partitions": {
         "task": "shipments.tasks.platform_tracking_partitions",
