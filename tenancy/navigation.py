@@ -31,7 +31,10 @@ NAV_ITEMS = [
     NavItem("tenancy:branches", _("Branches"), "tenancy.view_branch"),
     NavItem("tenancy:rules", _("Rules"), "tenancy.manage_rules"),
     NavItem("tickets:desk", _("Service desk"), "tickets.manage_service_desk"),
+    NavItem("compliance:overview", _("Compliance"), "compliance.view_compliance"),
     NavItem("compliance:access_log", _("Access log"), "compliance.view_access_log"),
+    NavItem("compliance:dsr_new", _("Privacy request"), "compliance.register_dsr"),
+    NavItem("compliance:consent", _("Consent"), "compliance.view_consent"),
     NavItem("tenancy:api_tokens", _("API tokens")),
     NavItem("api-docs", _("API docs")),
 ]

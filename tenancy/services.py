@@ -290,7 +290,8 @@ def api_token_revoke(*, actor: User, token: ApiToken) -> None:
 def pii_reveal(*, actor: User, membership: Membership, obj, field_name: str, reason: str,
                request_id: str = "", ip_address: str | None = None) -> str:
     """The unmasked value of one personal field, with one access-log row in the same
-    transaction. Raises PermissionDenied without the reveal permission, ValidationError
+    transaction. Raises PermissionDenied without the reveal permission or for a record outside
+    the member's branch reach, ValidationError
     without a reason or for a field that is not personal data."""
     from compliance.models import AccessAction
     from compliance.services import access_log_record
@@ -305,6 +306,10 @@ def pii_reveal(*, actor: User, membership: Membership, obj, field_name: str, rea
         raise ValidationError({"field": _("Unknown field.")}) from exc
     if not isinstance(field, EncryptedTextField):
         raise ValidationError({"field": _("This field is not personal data.")})
+    from .selectors import record_in_reach
+
+    if not record_in_reach(obj, membership):
+        raise PermissionDenied(_("This record is outside your branch."))
     with transaction.atomic():
         value = getattr(obj, field_name)
         access_log_record(

@@ -94,3 +94,38 @@ def test_access_log_page_filters(world):
     assert "客户来电核实身份" not in body
     api = client.get("/api/v1/access-log/").json()["results"]
     assert len(api) == 1 and api[0]["actor_username"] == "alpha_agent"
+
+
+def _waybill(tw, number: str, branch):
+    from shipments.models import Waybill
+
+    with tenant_scope(tw.tenant):
+        waybill = Waybill(number=number, receiver_phone="13912340077", responsible_branch=branch,
+                          origin_branch=branch)
+        waybill.save()
+    return waybill
+
+
+def test_branch_manager_reveals_only_within_their_branch(world):
+    manager = world.a.members["branch_manager"]
+    assert manager.branch_id == world.a.branch.pk
+    client = world.client_for(manager.user)
+    own = _waybill(world.a, "SF-REACH-OWN", world.a.branch)
+    other = _waybill(world.a, "SF-REACH-OTHER", world.a.other_branch)
+
+    def ask(waybill):
+        return client.post("/api/v1/pii/reveal/", {"record_type": "shipments.waybill", "record_id": waybill.pk,
+                                                   "field": "receiver_phone", "reason": "派件联系不上收件人"},
+                           content_type="application/json")
+
+    assert ask(own).status_code == 200 and ask(own).json()["value"] == "+8613912340077"
+    refused = ask(other)
+    assert refused.status_code == 403 and "13912340077" not in refused.content.decode()
+    rows = access_rows(world.a.tenant)
+    assert {row.target_id for row in rows} == {own.pk}  # the refused reveal left no row
+    # An agent works company-wide.
+    agent_client = world.client_for(world.a.user("agent"))
+    response = agent_client.post("/api/v1/pii/reveal/", {"record_type": "shipments.waybill", "record_id": other.pk,
+                                                         "field": "receiver_phone", "reason": "客户来电核实"},
+                                 content_type="application/json")
+    assert response.status_code == 200
