@@ -25,7 +25,8 @@ DSR_EXPORT_VALID_DAYS = Rule("compliance.dsr_export_valid_days", 7,
 # --- retention periods per data class (months; 0 switches the class off) ---
 RETAIN_WAYBILL_RECEIVER_MONTHS = Rule(
     "compliance.retain_waybill_receiver_months", 6,
-    _("Retention: anonymise a waybill's receiver details this many months after delivery (0 = never)"),
+    _("Retention: anonymise the sender's and receiver's details on a waybill this many months after it was "
+      "delivered or returned (0 = never)"),
     kind="int", min_value=0, max_value=120)
 RETAIN_CLOSED_TICKET_MONTHS = Rule(
     "compliance.retain_closed_ticket_months", 36,

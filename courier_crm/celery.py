@@ -90,6 +90,12 @@ app.conf.beat_schedule = {
         "task": "compliance.tasks.platform_dsr_reminders",
         "schedule": crontab(hour=8, minute=30),
     },
+    # Retention: each company's policies applied daily in batches (safe to repeat); also runs a
+    # requested "run now" whose message was lost.
+    "compliance-retention": {
+        "task": "compliance.tasks.platform_retention_sweep",
+        "schedule": crontab(hour=1, minute=20),
+    },
     # Tracking-event partitions for this month and the next two (ingest also creates a missing one).
     "shipments-tracking-partitions": {
         "task": "shipments.tasks.platform_tracking_partitions",
