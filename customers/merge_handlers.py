@@ -99,3 +99,17 @@ def _daily_volume(model, field, merged, survivor) -> int:
         moved = cursor.rowcount
         cursor.execute(f"DELETE FROM {table} WHERE customer_id = %s AND tenant_id = %s", [merged.pk, merged.tenant_id])
     return moved
+
+
+@merge_handler("compliance.consentrecord", "customer")
+def _copy_consents(model, field: str, merged, survivor) -> int:
+    """Consent answers are insert-only: the merged record keeps its own history, and the survivor
+    gets a copy of each answer (same purpose, time, source and note), so the person's newest
+    answer is still the survivor's newest."""
+    copied = 0
+    for answer in model._default_manager.filter(**{field: merged}).order_by("recorded_at", "pk"):
+        model(customer=survivor, phone=answer.phone, purpose=answer.purpose, granted=answer.granted,
+              source=answer.source, note=answer.note, recorded_by=answer.recorded_by,
+              recorded_at=answer.recorded_at).save()
+        copied += 1
+    return copied

@@ -22,6 +22,7 @@ from tenancy.models import Role, TenantManager, TenantScopedModel
 from tenancy.rls import tenant_models
 from tenancy.scoping import tenant_scope
 
+from .plant_compliance import plant_compliance_objects
 from .walk import (
     CANARY,
     FOREIGN_KEY_FIELDS,
@@ -83,6 +84,12 @@ HTML_OBJECT_ROUTES = {
     "penalties:case": lambda tw: {"pk": tw.fines.case.pk},
     "penalties:evidence": lambda tw: {"pk": tw.fines.case.pk, "evidence_id": tw.fines.evidence.pk},
     "penalties:violation_type": lambda tw: {"pk": tw.fines.vtype.pk},
+    "compliance:dsr_page": lambda tw: {"pk": tw.compliance.dsr.pk},
+    "compliance:dsr_exports_panel": lambda tw: {"pk": tw.compliance.dsr.pk},
+    "compliance:dsr_export_download": lambda tw: {"pk": tw.compliance.dsr.pk, "export_id": tw.compliance.export.pk},
+    "compliance:incident_page": lambda tw: {"pk": tw.compliance.incident.pk},
+    "compliance:retention_run": lambda tw: {"pk": tw.compliance.retention.pk},
+    "compliance:retention_run_panel": lambda tw: {"pk": tw.compliance.retention.pk},
     "tickets:timeline": lambda tw: {"pk": tw.ship.ticket.pk},
     "tickets:macro_render": lambda tw: {"pk": tw.ship.ticket.pk},
     "tickets:attachment": lambda tw: {"pk": tw.desk.attachment.pk},
@@ -254,6 +261,8 @@ def plant_penalty_objects(world) -> None:
 API_EXTRA_PARAMS = {
     "tag_id": lambda tw: tw.cust.tag.pk,
     "attachment_id": lambda tw: tw.desk.attachment.pk,
+    "action_id": lambda tw: tw.compliance.action.pk,
+    "export_id": lambda tw: tw.compliance.export.pk,
 }
 
 # Routes the walk does not probe, each with the reason.
@@ -317,6 +326,7 @@ def test_every_route_is_walked_or_allowlisted(world):
     plant_ticket_objects(world)
     plant_claim_objects(world)
     plant_penalty_objects(world)
+    plant_compliance_objects(world)
     world.a.token = _a_token(world)
     unknown = []
     for route in walked_routes():
@@ -465,6 +475,7 @@ def test_leak_walk(walls, world, role):
     plant_ticket_objects(world)
     plant_claim_objects(world)
     plant_penalty_objects(world)
+    plant_compliance_objects(world)
     world.a.token = _a_token(world)
     with tenant_scope(world.a.tenant):
         from compliance.services import access_log_record
