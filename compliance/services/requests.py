@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -315,6 +316,17 @@ def dsr_export_request(*, actor, dsr: DataSubjectRequest) -> DsrExport:
     return export
 
 
+# Whitespace the sealed text field would collapse (it normalises "text" values: any run of
+# whitespace becomes one space): every whitespace character but a lone space is written as a JSON
+# \u escape, so the stored file is byte for byte the document (and its hash the download's).
+_COLLAPSIBLE = re.compile(r"[^\S ]| (?= )")
+
+
+def export_json(document: dict) -> str:
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _COLLAPSIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def dsr_export_build(*, export: DsrExport) -> DsrExport:
     """Build the export (the task's body). Safe to run again: a finished export is left alone, an
     interrupted one starts over."""
@@ -331,11 +343,12 @@ def dsr_export_build(*, export: DsrExport) -> DsrExport:
 
     dsr = export.request
     document = subject_collect(dsr, progress=progress)
-    text = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True)
+    text = export_json(document)
     with transaction.atomic():
         export = DsrExport.objects.select_for_update().get(pk=export.pk)
         export.content = text
-        export.sha256 = hashlib.sha256(text.encode()).hexdigest()
+        # The hash of what is stored, i.e. of the very bytes the download hands over.
+        export.sha256 = hashlib.sha256(export.content.encode()).hexdigest()
         export.record_count = document["record_count"]
         export.steps_total = export.steps_done = len(privacy_modules())
         export.current_step = ""
