@@ -96,6 +96,12 @@ app.conf.beat_schedule = {
         "task": "compliance.tasks.platform_retention_sweep",
         "schedule": crontab(hour=1, minute=20),
     },
+    # Key rotations whose message was lost, or whose worker died (no heartbeat for five minutes),
+    # are queued again; a rotation resumes from the batch it had reached.
+    "compliance-key-rotation-sweep": {
+        "task": "compliance.tasks.keys.platform_key_rotation_sweep",
+        "schedule": crontab(minute="*/5"),
+    },
     # Tracking-event partitions for this month and the next two (ingest also creates a missing one).
     "shipments-tracking-partitions": {
         "task": "shipments.tasks.platform_tracking_partitions",

@@ -103,7 +103,7 @@ def waybill_search(*, q: str = "", status: str = ""):
     from django.db.models import Q
 
     from customers.selectors import customer_list
-    from tenancy.selectors import blind_index_for
+    from tenancy.selectors import blind_indexes_for
 
     from .models import Waybill
 
@@ -117,9 +117,9 @@ def waybill_search(*, q: str = "", status: str = ""):
     if _NUMBER_SHAPE.match(q):
         matches.append(Q(number=q.upper()))
     if _PHONE_SHAPE.match(q) and sum(ch.isdigit() for ch in q) >= 7:
-        bidx = blind_index_for("phone", q)
-        if bidx:
-            matches += [Q(sender_phone_bidx=bidx), Q(receiver_phone_bidx=bidx)]
+        bidxs = blind_indexes_for("phone", q)  # every unretired index key: lookups work mid-rotation
+        if bidxs:
+            matches += [Q(sender_phone_bidx__in=bidxs), Q(receiver_phone_bidx__in=bidxs)]
     if _CUSTOMER_NUMBER.match(q):
         customers = customer_list(search=q, include_merged=True).values("pk")
         matches += [Q(sender_id__in=customers), Q(receiver_id__in=customers)]

@@ -2,6 +2,8 @@
 
 - **redact**: blank personal text of given rows (a deletion request, the retention job);
 - **reseal**: replace a ciphertext with the same value sealed under a newer key (key rotation);
+- **reindex**: replace a blind index with the same value's index under a newer index key, where
+  the row still holds the sealed value it was computed from (key rotation);
 - **purge**: delete rows older than a floor (retention of the access log).
 
 The columns come from the models (`redactable_fields`, the sealed columns of append-only models,
@@ -20,7 +22,7 @@ PRIVILEGED_COLUMNS_TABLE = """
 CREATE TABLE IF NOT EXISTS crm_privileged_columns (
     table_name text NOT NULL,
     column_name text NOT NULL,
-    action text NOT NULL CHECK (action IN ('redact', 'reseal', 'purge')),
+    action text NOT NULL CHECK (action IN ('redact', 'reseal', 'reindex', 'purge')),
     min_age_days integer,
     PRIMARY KEY (table_name, column_name, action)
 );
@@ -83,6 +85,25 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION crm_reindex(tbl text, col text, source text, ids bigint[], sources bytea[],
+                                       olds text[], news text[])
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE changed bigint;
+BEGIN
+    PERFORM crm_privileged_check(tbl, col, 'reindex');
+    PERFORM crm_privileged_check(tbl, source, 'reseal');
+    PERFORM set_config('crm.privileged_write', 'on', true);
+    EXECUTE format('UPDATE %1$I t SET %2$I = v.new FROM unnest($1, $2, $3, $4) AS v(id, src, old, new) '
+                   'WHERE t.tenant_id = current_setting(''app.tenant_id'')::bigint AND t.id = v.id '
+                   'AND t.%3$I = v.src AND t.%2$I IS NOT DISTINCT FROM v.old AND v.new ~ ''^[0-9a-f]{64}$''',
+                   tbl, col, source)
+        USING ids, sources, olds, news;
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    PERFORM set_config('crm.privileged_write', 'off', true);
+    RETURN changed;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION crm_purge(tbl text, col text, before timestamptz, max_rows integer)
 RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE floor_days integer; changed bigint;
@@ -106,13 +127,14 @@ FUNCTION_SIGNATURES = (
     "crm_privileged_check(text, text, text)",
     "crm_redact(text, text[], bigint[])",
     "crm_reseal(text, text, bigint[], bytea[], bytea[])",
+    "crm_reindex(text, text, text, bigint[], bytea[], text[], text[])",
     "crm_purge(text, text, timestamptz, integer)",
 )
 
 
 def privileged_columns() -> list[tuple[str, str, str, int | None]]:
     """(table, column, action, floor days) as the models declare them."""
-    from .fields import EncryptedTextField
+    from .fields import BlindIndexField, EncryptedTextField
     from .rls import tenant_models
 
     rows = []
@@ -124,6 +146,8 @@ def privileged_columns() -> list[tuple[str, str, str, int | None]]:
             for field in model._meta.concrete_fields:
                 if isinstance(field, EncryptedTextField):
                     rows.append((table, field.column, "reseal", None))
+                elif isinstance(field, BlindIndexField):
+                    rows.append((table, field.column, "reindex", None))
         purge = getattr(model, "purge_after", None)
         if purge:
             rows.append((table, model._meta.get_field(purge[0]).column, "purge", purge[1]))
@@ -167,6 +191,20 @@ def reseal_rows(model, field_name: str, swaps: list[tuple[int, bytes, bytes]]) -
     with connection.cursor() as cursor:
         cursor.execute("SELECT crm_reseal(%s, %s, %s::bigint[], %s::bytea[], %s::bytea[])",
                        [model._meta.db_table, column, list(ids), list(olds), list(news)])
+        return cursor.fetchone()[0]
+
+
+def reindex_rows(model, index_field: str, source_field: str,
+                 swaps: list[tuple[int, bytes, str | None, str]]) -> int:
+    """Swap (id, sealed source, old index, new index) in an insert-only `model`; returns rows changed."""
+    if not swaps:
+        return 0
+    ids, sources, olds, news = (list(x) for x in zip(*swaps, strict=True))
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT crm_reindex(%s, %s, %s, %s::bigint[], %s::bytea[], %s::text[], %s::text[])",
+                       [meta.db_table, meta.get_field(index_field).column, meta.get_field(source_field).column,
+                        ids, sources, olds, news])
         return cursor.fetchone()[0]
 
 

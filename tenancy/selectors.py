@@ -23,6 +23,29 @@ def in_branch_reach(qs: QuerySet, membership: Membership | None) -> QuerySet:
     return qs.filter(branch__path__startswith=branch.path) if branch is not None else qs
 
 
+# Where a record sits in the branch tree: its own branch fields, else those of the record it hangs
+# off (a claim's payout, a ticket's message). A record with neither is company-wide (a customer).
+REACH_BRANCH_FIELDS = ("branch", "responsible_branch", "origin_branch", "destination_branch")
+REACH_PARENT_FIELDS = ("claim", "ticket", "waybill")
+
+
+def record_in_reach(obj, membership: Membership | None) -> bool:
+    """Is this record within the member's branch reach? (A branch manager reveals personal data of
+    their subtree's records only; everyone else works company-wide.)"""
+    reach = branch_reach(membership)
+    if reach is None:
+        return True
+    names = {f.name for f in obj._meta.concrete_fields}
+    own = [name for name in REACH_BRANCH_FIELDS if name in names]
+    if own:
+        branches = [getattr(obj, name) for name in own if getattr(obj, f"{name}_id") is not None]
+        return any(branch.path.startswith(reach.path) for branch in branches)
+    for name in REACH_PARENT_FIELDS:
+        if name in names and getattr(obj, f"{name}_id") is not None:
+            return record_in_reach(getattr(obj, name), membership)
+    return True
+
+
 def acting_membership(actor: User | None) -> Membership | None:
     """The membership the actor works under here: the scope's (a request's active one), or outside a
     request (a task, a script) their active membership in this company."""
@@ -33,13 +56,30 @@ def acting_membership(actor: User | None) -> Membership | None:
     return (qs.filter(pk=membership_id).first() if membership_id else None) or qs.first()
 
 
-def blind_index_for(kind: str, value: str) -> str | None:
-    """The blind index of a typed value in the current tenant, or None if it does not parse."""
+def _normalised(kind: str, value: str) -> str | None:
     try:
-        normalised = normalize(kind, value)
+        return normalize(kind, value)
     except Exception:  # noqa: BLE001 — any unparsable input simply matches nothing
         return None
+
+
+def blind_index_for(kind: str, value: str) -> str | None:
+    """The blind index of a typed value under the active index key of the current tenant, or None
+    if it does not parse. For *lookups* use blind_indexes_for: during an index-key rotation stored
+    rows carry indexes under the old key or the new one."""
+    normalised = _normalised(kind, value)
+    if normalised is None:
+        return None
     return crypto.blind_index(normalised, tenant_id=current_tenant_id(), kind=kind)
+
+
+def blind_indexes_for(kind: str, value: str) -> list[str]:
+    """The blind indexes of a typed value under every unretired index key of the current tenant
+    (filter with `<field>_bidx__in=`), or [] if it does not parse."""
+    normalised = _normalised(kind, value)
+    if normalised is None:
+        return []
+    return crypto.blind_indexes(normalised, tenant_id=current_tenant_id(), kind=kind)
 
 
 def branch_list(*, search: str = "", kind: str = "", include_inactive: bool = True) -> QuerySet[Branch]:
@@ -93,10 +133,10 @@ def membership_get(*, pk: int) -> Membership:
 
 
 def membership_find_by_work_phone(phone: str) -> QuerySet[Membership]:
-    bidx = blind_index_for("phone", phone)
-    if bidx is None:
+    bidxs = blind_indexes_for("phone", phone)
+    if not bidxs:
         return Membership.objects.none()
-    return Membership.objects.filter(work_phone_bidx=bidx).select_related("user", "branch")
+    return Membership.objects.filter(work_phone_bidx__in=bidxs).select_related("user", "branch")
 
 
 def colleagues_of(membership: Membership) -> QuerySet[Membership]:

@@ -266,6 +266,13 @@ SPECTACULAR_SETTINGS = {
 # CRM_MASTER_KEY (base64 of 32 bytes) or a file named by CRM_MASTER_KEY_FILE.
 CRM_MASTER_KEY = env.str("CRM_MASTER_KEY", default="")
 CRM_MASTER_KEY_FILE = env.str("CRM_MASTER_KEY_FILE", default="")
+# Master keys replaced by a rotation, still needed to unwrap company keys until the "master key"
+# rotation has re-wrapped them all (docs/compliance.md): comma-separated, or one per line in a file.
+CRM_MASTER_KEYS_RETIRED = env.str("CRM_MASTER_KEYS_RETIRED", default="")
+CRM_MASTER_KEYS_RETIRED_FILE = env.str("CRM_MASTER_KEYS_RETIRED_FILE", default="")
+# How long a process trusts its cached "active key version" before reading it again: a rotation
+# started elsewhere takes effect everywhere within this time.
+CRM_ACTIVE_KEY_TTL_SECONDS = env.float("CRM_ACTIVE_KEY_TTL_SECONDS", default=60)
 # The Ed25519 key that signs fine-ledger checkpoints (base64 of a 32-byte seed), or a file holding
 # it; unset, it is derived from the master key. Public keys (base64, raw) of retired signing keys
 # whose checkpoints stay verifiable: CRM_LEDGER_RETIRED_PUBLIC_KEYS, comma-separated.

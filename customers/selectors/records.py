@@ -10,7 +10,7 @@ from django.db.models.functions import JSONObject
 from django.shortcuts import get_object_or_404
 
 from tenancy.fields import Sealed
-from tenancy.selectors import blind_index_for
+from tenancy.selectors import blind_indexes_for
 
 from ..models import (
     Activity,
@@ -35,11 +35,11 @@ PHONE_LIKE = re.compile(r"^\+?[\d\s\-()]{7,20}$")
 
 
 def _phone_customer_ids(phone: str) -> list[int]:
-    bidx = blind_index_for("phone", phone)
-    if bidx is None:
+    bidxs = blind_indexes_for("phone", phone)  # every unretired index key: lookups work mid-rotation
+    if not bidxs:
         return []
-    ids = list(CustomerPhone.objects.filter(phone_bidx=bidx).values_list("customer_id", flat=True)[:50])
-    ids += list(Contact.objects.filter(phone_bidx=bidx).values_list("customer_id", flat=True)[:50])
+    ids = list(CustomerPhone.objects.filter(phone_bidx__in=bidxs).values_list("customer_id", flat=True)[:50])
+    ids += list(Contact.objects.filter(phone_bidx__in=bidxs).values_list("customer_id", flat=True)[:50])
     return ids
 
 

@@ -87,6 +87,7 @@ HTML_OBJECT_ROUTES = {
     "compliance:dsr_page": lambda tw: {"pk": tw.compliance.dsr.pk},
     "compliance:dsr_exports_panel": lambda tw: {"pk": tw.compliance.dsr.pk},
     "compliance:dsr_export_download": lambda tw: {"pk": tw.compliance.dsr.pk, "export_id": tw.compliance.export.pk},
+    "compliance:consent_panel": lambda tw: {"pk": tw.cust.person.pk},
     "compliance:incident_page": lambda tw: {"pk": tw.compliance.incident.pk},
     "compliance:retention_run": lambda tw: {"pk": tw.compliance.retention.pk},
     "compliance:retention_run_panel": lambda tw: {"pk": tw.compliance.retention.pk},
