@@ -46,8 +46,12 @@ def signing_key() -> Ed25519PrivateKey:
         return Ed25519PrivateKey.from_private_bytes(seed)
     from tenancy.crypto import master_key
 
+    return _derived_from_master(master_key()[1])
+
+
+def _derived_from_master(master: bytes) -> Ed25519PrivateKey:
     seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"courier-crm ledger checkpoint ed25519 v1").derive(master_key()[1])
+                info=b"courier-crm ledger checkpoint ed25519 v1").derive(master)
     return Ed25519PrivateKey.from_private_bytes(seed)
 
 
@@ -68,9 +72,29 @@ def public_key_b64() -> str:
     return base64.b64encode(_raw_public(public_key())).decode()
 
 
+def retired_master_public_keys_b64() -> list[str]:
+    """Ledger public keys derived from the retired master keys (to keep in
+    CRM_LEDGER_RETIRED_PUBLIC_KEYS once those master keys are removed)."""
+    if getattr(settings, "CRM_LEDGER_SIGNING_KEY", "") or getattr(settings, "CRM_LEDGER_SIGNING_KEY_FILE", ""):
+        return []
+    from tenancy.crypto import retired_master_keys
+
+    return [base64.b64encode(_raw_public(_derived_from_master(m).public_key())).decode()
+            for m in retired_master_keys().values()]
+
+
 def verification_keys() -> dict[str, Ed25519PublicKey]:
     """Key id → public key: the current signing key and every retired one still trusted."""
     keys = {current_key_id(): public_key()}
+    if not (getattr(settings, "CRM_LEDGER_SIGNING_KEY", "") or getattr(settings, "CRM_LEDGER_SIGNING_KEY_FILE", "")):
+        # Signing with a key derived from the master key: after a master-key rotation, checkpoints
+        # signed under the previous master verify while it is still configured as retired. Before
+        # dropping it, add its public key (shown on the keys page) to CRM_LEDGER_RETIRED_PUBLIC_KEYS.
+        from tenancy.crypto import retired_master_keys
+
+        for master in retired_master_keys().values():
+            public = _derived_from_master(master).public_key()
+            keys[key_id_of(public)] = public
     for item in getattr(settings, "CRM_LEDGER_RETIRED_PUBLIC_KEYS", []) or []:
         public = Ed25519PublicKey.from_public_bytes(base64.b64decode(item))
         keys[key_id_of(public)] = public

@@ -365,19 +365,23 @@ def _apply_details(cursor, tenant_id: int, locked: dict[int, dict], details: dic
         cursor.execute("SELECT number, id FROM customers_customer WHERE tenant_id = %s AND number = ANY(%s)",
                        [tenant_id, list(numbers)])
         customers_by_number = dict(cursor.fetchall())
-    bidx = {}
+    # Stored under the active index key; matched under every live one (during an index-key
+    # rotation a customer's phone may still carry its index under the previous key).
+    bidx, live = {}, {}
     for d in details.values():
         for name in ("sender_phone", "receiver_phone"):
-            if d[name]:
-                bidx[d[name]] = crypto.blind_index(d[name], tenant_id=tenant_id, kind="phone")
+            if d[name] and d[name] not in bidx:
+                indexes = crypto.blind_indexes(d[name], tenant_id=tenant_id, kind="phone")
+                bidx[d[name]] = indexes[0]
+                live.update({index: indexes[0] for index in indexes})
     customers_by_phone = {}
     if bidx:
         cursor.execute(
             "SELECT DISTINCT ON (phone_bidx) phone_bidx, customer_id FROM customers_customerphone "
             "WHERE tenant_id = %s AND phone_bidx = ANY(%s) ORDER BY phone_bidx, customer_id",
-            [tenant_id, list(set(bidx.values()))],
+            [tenant_id, list(live)],
         )
-        customers_by_phone = dict(cursor.fetchall())
+        customers_by_phone = {live[index]: customer_id for index, customer_id in cursor.fetchall()}
     rows = []
     for waybill_id, d in details.items():
         def seal(column, value, waybill_id=waybill_id):

@@ -15,8 +15,6 @@ from .scoping import tenant_scope
 
 logger = logging.getLogger(__name__)
 
-KEY_ROTATION_AGE_DAYS = 365
-
 
 class TenantTask(Task):
     """Runs the task body inside `tenant_scope(tenant_id)`; refuses to run without one."""
@@ -43,12 +41,15 @@ def platform_clear_expired_sessions() -> int:
 @shared_task(base=TenantTask, bind=True, name="tenancy.tasks.tenant_key_age_check",
              acks_late=True, ignore_result=True)
 def tenant_key_age_check(self, *, tenant_id: int) -> list[str]:
-    """Report keys older than the rotation age (read-only: idempotent)."""
+    """Report keys older than the company's rotation age (read-only: idempotent)."""
+    from compliance.rules import KEY_ROTATION_AGE_DAYS
+
+    rotation_age = KEY_ROTATION_AGE_DAYS.value()
     now = timezone.now()
     stale = []
     for key in TenantKey.objects.filter(retired_at__isnull=True):
         age = (now - key.created_at).days
-        if age >= KEY_ROTATION_AGE_DAYS:
+        if age >= rotation_age:
             stale.append(f"{KeyPurpose(key.purpose).label} v{key.version}: {age} days")
     if stale:
         logger.warning("tenant %s has keys due for rotation: %s", tenant_id, "; ".join(stale))

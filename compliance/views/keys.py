@@ -11,6 +11,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from penalties.signing import retired_master_public_keys_b64
 from tenancy.views import perm_required
 
 from ..forms.keys import KeyRotationStartForm
@@ -31,6 +32,7 @@ def keys(request, form: KeyRotationStartForm | None = None, status: int = 200):
     can_manage = request.user.has_perm("compliance.manage_keys")
     return render(request, "compliance/keys.html", {
         "keys": key_status(), "can_manage": can_manage,
+        "retired_ledger_keys": retired_master_public_keys_b64(),
         "form": (form or KeyRotationStartForm()) if can_manage else None,
         **_rotations_context(request),
     }, status=status)

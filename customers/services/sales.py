@@ -222,9 +222,12 @@ def lead_create(*, actor: User | None, source: str = LeadSource.MANUAL, auto_ass
         lead = Lead(source=source, created_by=actor, **cleaned)
         lead.save()
         if lead.phone_bidx:
-            known = (CustomerPhone.objects.filter(phone_bidx=lead.phone_bidx, customer__kind=CustomerKind.ACCOUNT)
+            from tenancy.selectors import blind_indexes_for
+
+            indexes = blind_indexes_for("phone", lead.phone)
+            known = (CustomerPhone.objects.filter(phone_bidx__in=indexes, customer__kind=CustomerKind.ACCOUNT)
                      .values_list("customer_id", flat=True).first()
-                     or Contact.objects.filter(phone_bidx=lead.phone_bidx)
+                     or Contact.objects.filter(phone_bidx__in=indexes)
                      .values_list("customer_id", flat=True).first())
             if known:
                 lead.customer_id = known

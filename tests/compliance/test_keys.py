@@ -525,3 +525,37 @@ def test_rotate_keys_command_queues_or_refuses(world, capsys):
     with pytest.raises(CommandError):
         call_command("rotate_keys", "--tenant", "beta", "--resume", str(rotation.pk))
 
+
+
+def test_fine_ledger_checkpoints_verify_across_a_master_key_change(world, settings):
+    """The ledger signs with a key derived from the master key: checkpoints signed under the old
+    master verify while it is configured as retired, and afterwards through its public key kept
+    in CRM_LEDGER_RETIRED_PUBLIC_KEYS (the keys page shows it)."""
+    from penalties import services as fines
+    from penalties import signing
+    from tests.penalties.fines_world import confirmed, seed_catalogue
+
+    seed_catalogue(world)
+    confirmed(world.a)
+    settings.CRM_LEDGER_SIGNING_KEY = settings.CRM_LEDGER_SIGNING_KEY_FILE = ""
+    old = _current_master_b64(settings)
+    try:
+        signing.signing_key.cache_clear()
+        with tenant_scope(world.a.tenant):
+            assert fines.ledger_checkpoint_create() is not None
+        _use_master(settings, crypto.new_master_key_b64(), retired=old)
+        signing.signing_key.cache_clear()
+        with tenant_scope(world.a.tenant):
+            assert fines.ledger_verify().ok
+        kept = signing.retired_master_public_keys_b64()
+        assert len(kept) == 1
+        _use_master(settings, settings.CRM_MASTER_KEY)
+        with tenant_scope(world.a.tenant):
+            assert not fines.ledger_verify().ok  # the old checkpoint's key is unknown now
+        settings.CRM_LEDGER_RETIRED_PUBLIC_KEYS = kept
+        with tenant_scope(world.a.tenant):
+            assert fines.ledger_verify().ok
+    finally:
+        crypto.master_key.cache_clear()
+        signing.signing_key.cache_clear()
+        crypto.keyring.clear()
