@@ -86,6 +86,14 @@ def test_seed_demo_runs_once(db):
             assert {"paid", "under_review", "submitted", "draft"} <= statuses, statuses
             paid = Claim.objects.get(status="paid")
             assert paid.filed_by_id != paid.decided_by_id and paid.payout.amount == paid.approved_amount
+            # data-subject requests at every step, one of them carried out as a deletion
+            from compliance.models import DataSubjectRequest, DsrExport, Incident, RetentionRun
+
+            kinds = set(DataSubjectRequest.objects.values_list("kind", "status"))
+            assert ("deletion", "completed") in kinds and ("access", "received") in kinds, kinds
+            assert DataSubjectRequest.objects.filter(kind="deletion").get().subject_erased_at is not None
+            assert DsrExport.objects.filter(status="done").count() == 1
+            assert Incident.objects.get().affected_count >= 0 and RetentionRun.objects.count() == 1
 
 
 def test_create_api_token_command(world):

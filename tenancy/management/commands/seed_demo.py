@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from compliance.demo import seed_compliance_demo
 from customers.demo import seed_customers
 from penalties.demo import seed_fines_demo
 from shipments.demo import seed_shipments
@@ -123,6 +124,7 @@ class Command(BaseCommand):
             seed_shipments(prefix=company["prefix"])
             seed_claims_demo()
             seed_fines_demo()
+            seed_compliance_demo()
 
     @staticmethod
     def _branch(code, name, kind, parent, province, city) -> Branch:
