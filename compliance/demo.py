@@ -75,16 +75,29 @@ def seed_compliance_demo() -> dict:
     _as(admin.user, requests.dsr_close, dsr=objection, status=DsrStatus.COMPLETED, resolution="已停止营销信息。")
     register(DsrKind.ACCESS, people[3], days_ago=30, details="上月来电要求导出，尚未处理")  # overdue
 
+    # Agents look up a few full phone numbers (each reveal logged), so the overview has volumes.
+    from tenancy.services import pii_reveal
+
+    for person in people[:3]:
+        phone = CustomerPhone.objects.filter(customer=person).order_by("pk").first()
+        if phone is not None:
+            with tenant_scope(current_tenant_id(), user=agent.user):
+                pii_reveal(actor=agent.user, membership=agent, obj=phone, field_name="phone",
+                           reason="客户来电，核对预留手机号")
+
     # A data-leak incident: a branch's waybill photos shared in a chat group.
+    from shipments.models import Waybill
+
     manager = _first(Role.BRANCH_MANAGER)
-    branch = manager.branch if manager else None
+    newest = Waybill.objects.exclude(origin_branch=None).select_related("origin_branch").order_by("-pk").first()
+    branch = newest.origin_branch if newest else (manager.branch if manager else None)
     incident = _as(admin.user, incidents.incident_open, title="网点面单照片外传", severity="high",
                    description="网点员工将含收件人信息的面单照片发到外部微信群，已要求删除。",
                    occurred_at=now - dt.timedelta(days=2), detected_at=now - dt.timedelta(days=1), branch=branch,
                    owner=admin)
     _as(admin.user, incidents.incident_find_affected, incident=incident,
         query={"kind": "waybills", "branch": branch.pk if branch else None,
-               "from": (now - dt.timedelta(days=10)).date().isoformat(), "to": now.date().isoformat()})
+               "from": (now - dt.timedelta(days=30)).date().isoformat(), "to": now.date().isoformat()})
     _as(admin.user, incidents.incident_notify_authority, incident=incident, authority_name="上海市邮政管理局",
         reference="沪邮管备〔2026〕12号", notified_at=now - dt.timedelta(hours=20))
     action = _as(admin.user, incidents.incident_action_add, incident=incident, description="群内照片已全部撤回",

@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import import_module
 
+from django.utils.translation import gettext_lazy as _
+
 from tenancy import crypto
 from tenancy.fields import EncryptedTextField
 from tenancy.normalize import normalize
@@ -91,3 +93,38 @@ def export_row(obj, field_names: list[str] | tuple[str, ...]) -> dict:
 
 def privacy_modules():
     return [import_module(name) for name in PRIVACY_MODULES]
+
+
+# What each export / erasure section is, for people (the handler's page, the preview).
+SECTION_LABELS = {
+    "customers.customers": _("Customer records"),
+    "customers.customer_phones": _("Customer phone numbers"),
+    "customers.addresses": _("Addresses"),
+    "customers.contacts": _("Contact persons"),
+    "customers.leads": _("Sales leads"),
+    "customers.activities": _("Sales activities"),
+    "customers.merges": _("Merge records"),
+    "customers.import_files": _("Uploaded import files"),
+    "shipments.waybills": _("Waybills"),
+    "shipments.waybills_sender": _("Waybills (as sender)"),
+    "shipments.waybills_receiver": _("Waybills (as receiver)"),
+    "shipments.delivery_consents": _("Delivery consents"),
+    "tickets.tickets": _("Service tickets"),
+    "tickets.ticket_messages": _("Ticket messages"),
+    "tickets.outbound_messages": _("Messages sent"),
+    "tickets.attachments": _("Ticket attachments"),
+    "tickets.claims": _("Claims"),
+    "tickets.claim_messages": _("Claim notes"),
+    "tickets.claim_payouts": _("Claim payouts"),
+    "compliance.consents": _("Consent answers"),
+    "compliance.access_log": _("Access-log entries"),
+    "compliance.requests": _("Data-subject requests"),
+    "compliance.exports": _("Export files"),
+}
+
+
+def labelled_sections(counts: dict[str, int]) -> list[tuple[str, str, int]]:
+    """(key, label, count) in the order above, records found first."""
+    order = list(SECTION_LABELS)
+    rows = [(key, str(SECTION_LABELS.get(key, key)), n) for key, n in counts.items()]
+    return sorted(rows, key=lambda r: (r[2] == 0, order.index(r[0]) if r[0] in order else len(order)))

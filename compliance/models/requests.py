@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tenancy.fields import BlindIndexField, EncryptedTextField
 from tenancy.models import TenantScopedModel
@@ -22,7 +23,7 @@ class DsrRegime(models.TextChoices):
 
 
 class DsrStatus(models.TextChoices):
-    RECEIVED = "received", _("Received")
+    RECEIVED = "received", pgettext_lazy("request status", "Received")
     VERIFIED = "verified", _("Identity verified")
     IN_PROGRESS = "in_progress", _("In progress")
     COMPLETED = "completed", _("Completed")

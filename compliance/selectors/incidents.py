@@ -119,3 +119,30 @@ def incident_actor_choices() -> list[Membership]:
 
 def incident_branch_choices() -> QuerySet[Branch]:
     return Branch.objects.filter(is_active=True).order_by("path")
+
+
+def affected_query_summary(query: dict) -> list[tuple[str, str]]:
+    """The stored affected-records query as (label, value) pairs a person can read: the kind, the
+    window, the branch and employee by name, how many customer numbers."""
+    from django.utils.translation import gettext as _
+
+    from tenancy.models import Branch, User
+
+    from ..forms.incidents import QUERY_KINDS
+
+    if not query.get("kind"):
+        return []
+    parts = [(_("Search"), str(dict(QUERY_KINDS).get(query["kind"], query["kind"])))]
+    if query.get("actor"):
+        user = User.objects.filter(pk=query["actor"]).first()
+        parts.append((_("Employee"), (user.display_name or user.username) if user else str(query["actor"])))
+    if query.get("branch"):
+        branch = Branch.objects.filter(pk=query["branch"]).first()
+        parts.append((_("Branch"), branch.name if branch else str(query["branch"])))
+    if query.get("from"):
+        parts.append((_("From"), str(query["from"]).replace("T", " ")))
+    if query.get("to"):
+        parts.append((_("To"), str(query["to"]).replace("T", " ")))
+    if query.get("numbers"):
+        parts.append((_("Customer numbers"), str(len(query["numbers"]))))
+    return parts

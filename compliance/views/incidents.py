@@ -210,6 +210,7 @@ def incident_page(request, pk: int):
         "incident": incident, "forms": forms, "action": action, "can_manage": can_manage,
         "can_propose": can_manage and request.user.has_perm(services.PROPOSE_PERM),
         "is_closed": incident.status == IncidentStatus.CLOSED, **selectors.incident_detail(incident),
+        "query_summary": selectors.affected_query_summary(incident.affected_query),
     }
     return render(request, "compliance/incident_page.html", context, status=status)
 

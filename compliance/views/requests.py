@@ -43,6 +43,7 @@ from ..models.requests import DSR_OPEN_STATUSES
 from ..rules import DSR_EXPORT_VALID_DAYS
 from ..selectors.requests import Clock, dsr_events, dsr_exports, dsr_get, dsr_list
 from ..services import requests as services
+from ..subject import labelled_sections
 
 PAGE_SIZE = 50
 QUEUE_PERMS = ("compliance.view_compliance", "compliance.handle_dsr")
@@ -265,8 +266,9 @@ def _page_context(request, dsr, forms: dict, action: str = "") -> dict:
     timeline_events = timeline(dsr)
     erased = next((e for e in reversed(timeline_events) if e.kind == "erased"), None)
     return {"dsr": dsr, "forms": forms, "action": action, "events": timeline_events, **exports, **caps,
-            "preview": preview, "preview_total": sum(preview.values()) if preview else 0,
-            "erased_counts": erased.data.get("counts", {}) if erased else {},
+            "preview": labelled_sections(preview) if preview else [],
+            "preview_total": sum(preview.values()) if preview else 0,
+            "erased_counts": labelled_sections(erased.data.get("counts", {})) if erased else [],
             "Clock": Clock,
             "is_registrar_only": not can_see_queue(user)}
 
