@@ -44,6 +44,32 @@ from .models import Branch, BranchKind, Role
 from .throttling import rate_exceeded
 
 
+def run_page_action(request, form, act, success_url):
+    """One action form of an object page (a case, an incident, a request): call `act()` (which
+    returns the success message, or None when the form was invalid), then redirect with the
+    message — or put the service's error on the form (on the page's messages when the action
+    has no form) and return the status the page is rendered with (400, or 403 when refused)."""
+    try:
+        done = act()
+    except ValidationError as exc:
+        if form is None:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            apply_service_errors(form, exc)
+        return 400
+    except PermissionDenied as exc:
+        message = str(exc) or _("You do not have permission to do this.")
+        if form is None:
+            messages.error(request, message)
+        else:
+            form.add_error(None, message)
+        return 403
+    if done is None:
+        return 400
+    messages.success(request, done)
+    return redirect(success_url)
+
+
 def perm_required(perm: str):
     def decorator(view):
         @wraps(view)

@@ -11,12 +11,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tenancy.forms import apply_service_errors
-from tenancy.views import perm_required
+from tenancy.views import perm_required, run_page_action
 
 from ..forms.incidents import (
     ActionForm,
@@ -192,19 +192,11 @@ def incident_page(request, pk: int):
         form = forms[ERROR_FORM.get(action, action)]
         if action in ERROR_FORM:
             form.is_valid()  # no fields: always valid, and ready to take the service's message
-        try:
-            done = _act(request, incident, action, forms)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-            status = 400
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc) or _("You do not have permission to do this."))
-            status = 403
-        else:
-            if done is not None:
-                messages.success(request, done)
-                return redirect("compliance:incident_page", incident.pk)
-            status = 400
+        outcome = run_page_action(request, form, lambda: _act(request, incident, action, forms),
+                                  reverse("compliance:incident_page", args=[incident.pk]))
+        if not isinstance(outcome, int):
+            return outcome
+        status = outcome
         incident = selectors.incident_get(pk=pk)
     context = {
         "incident": incident, "forms": forms, "action": action, "can_manage": can_manage,

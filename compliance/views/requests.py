@@ -18,13 +18,13 @@ from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tenancy.forms import apply_service_errors
-from tenancy.views import client_ip, perm_required
+from tenancy.views import client_ip, perm_required, run_page_action
 
 from ..forms.requests import (
     AssignForm,
@@ -295,23 +295,11 @@ def dsr_page(request, pk: int):
         if not request.user.has_perm("compliance.handle_dsr"):
             raise PermissionDenied
         form = forms.get(action)
-        try:
-            done = _act(request, dsr, action, form)
-        except ValidationError as exc:
-            if form is None:
-                messages.error(request, " ".join(exc.messages))
-            else:
-                apply_service_errors(form, exc)
-            status = 400
-        except PermissionDenied as exc:
-            if form is not None:
-                form.add_error(None, str(exc) or _("You do not have permission to do this."))
-            status = 403
-        else:
-            if done is not None:
-                messages.success(request, done)
-                return redirect("compliance:dsr_page", dsr.pk)
-            status = 400
+        outcome = run_page_action(request, form, lambda: _act(request, dsr, action, form),
+                                  reverse("compliance:dsr_page", args=[dsr.pk]))
+        if not isinstance(outcome, int):
+            return outcome
+        status = outcome
         dsr = dsr_get(pk=pk)
     return render(request, "compliance/dsr_page.html", _page_context(request, dsr, forms, action), status=status)
 

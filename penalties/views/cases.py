@@ -11,13 +11,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tenancy.forms import apply_service_errors
-from tenancy.views import perm_required
+from tenancy.views import perm_required, run_page_action
 
 from .. import rules, selectors, services
 from ..forms import (
@@ -201,19 +201,11 @@ def case_page(request, pk: int):
         if action not in ACTIONS:
             raise Http404
         form = forms[action]
-        try:
-            done = _act(request, case, action, form)
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-            status = 400
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc) or _("You do not have permission to do this."))
-            status = 403
-        else:
-            if done is not None:
-                messages.success(request, done)
-                return redirect("penalties:case", case.pk)
-            status = 400
+        outcome = run_page_action(request, form, lambda: _act(request, case, action, form),
+                                  reverse("penalties:case", args=[case.pk]))
+        if not isinstance(outcome, int):
+            return outcome
+        status = outcome
         case = selectors.case_get(actor=user, membership=request.membership, pk=pk)
     context = {"case": case, "forms": forms, "action": action, **selectors.case_detail(case),
                **_capabilities(user, case), "SubjectKind": SubjectKind}
