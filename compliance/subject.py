@@ -21,10 +21,7 @@ from importlib import import_module
 
 from django.utils.translation import gettext_lazy as _
 
-from tenancy import crypto
 from tenancy.fields import EncryptedTextField
-from tenancy.normalize import normalize
-from tenancy.scoping import current_tenant_id
 
 PRIVACY_MODULES = ("customers.privacy", "shipments.privacy", "tickets.privacy", "compliance.privacy")
 
@@ -51,17 +48,9 @@ class Subject:
 def live_blind_indexes(kind: str, value: str | None) -> set[str]:
     """The blind indexes of a value under every index key still in use (a rotation may be under
     way), or none if the value does not parse."""
-    if not value:
-        return set()
-    try:
-        normalised = normalize(kind, value)
-    except Exception:  # noqa: BLE001 — an unparsable value matches nothing
-        return set()
-    try:
-        from tenancy.selectors import blind_indexes_for
-    except ImportError:  # before index rotation existed: the active key only
-        return {crypto.blind_index(normalised, tenant_id=current_tenant_id(), kind=kind)}
-    return set(blind_indexes_for(kind, value))
+    from tenancy.selectors import blind_indexes_for
+
+    return set(blind_indexes_for(kind, value)) if value else set()
 
 
 def add_value(subject: Subject, kind: str, value: str | None) -> None:
