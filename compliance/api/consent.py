@@ -12,6 +12,7 @@ from compliance.selectors.consent import consent_history, consent_state
 from compliance.services.consent import consent_record
 from customers.models import Customer, CustomerPhone
 from tenancy.api.base import MAX_ID, ScopedPrimaryKeyRelatedField, TenantScopedViewSet, parse
+from tenancy.api.schema import SingleObjectListSchema
 from tenancy.selectors import blind_indexes_for
 
 from .requests import MaskedField
@@ -71,6 +72,7 @@ class ConsentViewSet(TenantScopedViewSet):
     serializer_class = ConsentRecordSerializer
     pagination_class = None
     filter_backends: list = []
+    schema = SingleObjectListSchema()  # `list` answers one lookup (state + history), not an array
 
     def scoped_queryset(self):
         return ConsentRecord.objects.none()
