@@ -119,6 +119,11 @@ class Waybill(TenantScopedModel):
             models.Index(fields=["tenant", "receiver", "-shipped_at"], name="waybill_receiver"),
             models.Index(fields=["tenant", "sender_phone_bidx"], name="waybill_sender_bidx"),
             models.Index(fields=["tenant", "receiver_phone_bidx"], name="waybill_receiver_bidx"),
+            # Retention finds journeys that ended before its cut-off among those not yet anonymised.
+            models.Index(fields=["tenant", "delivered_at"], name="waybill_retention_delivered",
+                         condition=Q(personal_data_erased_at__isnull=True)),
+            models.Index(fields=["tenant", "returned_at"], name="waybill_retention_returned",
+                         condition=Q(personal_data_erased_at__isnull=True, delivered_at__isnull=True)),
             # The periodic sweeps read only moving / unfinished waybills.
             models.Index(fields=["tenant", "last_scan_at"], name="waybill_moving_scan",
                          condition=Q(status__in=MOVING_STATUSES)),
