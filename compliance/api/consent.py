@@ -22,7 +22,8 @@ HISTORY_ROWS = 200
 
 class ConsentRecordSerializer(serializers.ModelSerializer):
     phone = MaskedField()
-    recorded_by_username = serializers.CharField(source="recorded_by.username", read_only=True, default=None)
+    recorded_by_username = serializers.CharField(source="recorded_by.username", read_only=True,
+                                                 default=None, allow_null=True)
 
     class Meta:
         model = ConsentRecord

@@ -80,8 +80,10 @@ class MaskedField(serializers.Field):
 
 class DsrSerializer(serializers.ModelSerializer):
     clock = serializers.ChoiceField(choices=[(c, c) for c in CLOCKS], read_only=True)
-    owner_username = serializers.CharField(source="owner.user.username", read_only=True, default=None)
-    customer_number = serializers.CharField(source="customer.number", read_only=True, default=None)
+    owner_username = serializers.CharField(source="owner.user.username", read_only=True,
+                                           default=None, allow_null=True)
+    customer_number = serializers.CharField(source="customer.number", read_only=True,
+                                            default=None, allow_null=True)
     subject_name = MaskedField()
     subject_phone = MaskedField()
     subject_email = MaskedField()
@@ -96,7 +98,8 @@ class DsrSerializer(serializers.ModelSerializer):
 
 
 class DsrEventSerializer(serializers.ModelSerializer):
-    actor_username = serializers.CharField(source="actor.username", read_only=True, default=None)
+    actor_username = serializers.CharField(source="actor.username", read_only=True,
+                                           default=None, allow_null=True)
 
     class Meta:
         model = DsrEvent
@@ -107,7 +110,8 @@ class DsrEventSerializer(serializers.ModelSerializer):
 class DsrExportSerializer(serializers.ModelSerializer):
     percent = serializers.IntegerField(read_only=True)
     requested_by_username = serializers.CharField(source="requested_by.username", read_only=True)
-    downloaded_by_username = serializers.CharField(source="downloaded_by.username", read_only=True, default=None)
+    downloaded_by_username = serializers.CharField(source="downloaded_by.username", read_only=True,
+                                                   default=None, allow_null=True)
 
     class Meta:
         model = DsrExport
@@ -119,6 +123,7 @@ class DsrExportSerializer(serializers.ModelSerializer):
 
 class DsrDetailSerializer(DsrSerializer):
     details = MaskedField()
+    identity_method = serializers.ChoiceField(choices=IdentityMethod.choices, allow_blank=True, read_only=True)
     created_by_username = serializers.CharField(source="created_by.username", read_only=True)
     events = serializers.SerializerMethodField()
     exports = serializers.SerializerMethodField()

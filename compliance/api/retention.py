@@ -40,7 +40,8 @@ class RetentionClassResultSerializer(serializers.Serializer):
 
 
 class RetentionRunSerializer(serializers.ModelSerializer):
-    requested_by_username = serializers.CharField(source="requested_by.username", read_only=True, default=None)
+    requested_by_username = serializers.CharField(source="requested_by.username", read_only=True,
+                                                  default=None, allow_null=True)
     classes = serializers.SerializerMethodField()
 
     class Meta:
