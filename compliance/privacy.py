@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from .models import AccessLog, ConsentRecord, DataSubjectRequest, DsrExport
-from .subject import Subject, export_row
+from .subject import Subject, collect_sources, count_sources
 
 
 def record_targets(subject: Subject) -> dict[str, set[int]]:
@@ -55,18 +55,26 @@ def _requests(subject: Subject):
     return DataSubjectRequest.objects.filter(match)
 
 
-def collect(subject: Subject) -> dict[str, list[dict]]:
+def sources(subject: Subject) -> dict:
     return {
-        "consents": [export_row(c, ("customer", "phone", "purpose", "granted", "source", "note", "recorded_at"))
-                     for c in _consents(subject).order_by("pk")],
+        "consents": (_consents(subject).order_by("pk"),
+                     ("customer", "phone", "purpose", "granted", "source", "note", "recorded_at")),
         # Who looked at the person's data and why (the recipients of their data inside the company).
-        "access_log": [export_row(a, ("action", "actor_role", "target_type", "target_id", "target_label", "fields",
-                                      "reason", "created_at"))
-                       for a in _access_rows(subject).order_by("pk")],
-        "requests": [export_row(r, ("number", "kind", "status", "subject_name", "subject_phone", "subject_email",
-                                    "subject_id_number", "details", "received_at", "due_at", "completed_at"))
-                     for r in _requests(subject).order_by("pk")],
+        "access_log": (_access_rows(subject).order_by("pk"),
+                       ("action", "actor_role", "target_type", "target_id", "target_label", "fields", "reason",
+                        "created_at")),
+        "requests": (_requests(subject).order_by("pk"),
+                     ("number", "kind", "status", "subject_name", "subject_phone", "subject_email",
+                      "subject_id_number", "details", "received_at", "due_at", "completed_at")),
     }
+
+
+def collect(subject: Subject) -> dict[str, list[dict]]:
+    return collect_sources(sources(subject))
+
+
+def count(subject: Subject) -> dict[str, int]:
+    return count_sources(sources(subject))
 
 
 def erase(subject: Subject, now) -> dict[str, int]:

@@ -5,8 +5,10 @@ through blind indexes, never by plaintext) and the customer, contact and lead re
 them. `subject_resolve` turns a request into a `Subject`; every app in `PRIVACY_MODULES` then
 answers two calls:
 
-- `collect(subject) -> dict[section, list[row]]` — everything the app holds about the person, as
-  plain values, for the access export (each row names its record type and id);
+- `sources(subject) -> dict[section, (rows, field names)]` — everything the app holds about the
+  person (querysets, evaluated only when read); `collect(subject)` turns them into the access
+  export's plain rows (each naming its record type and id) and `count(subject)` counts them for
+  the deletion preview;
 - `erase(subject, now) -> dict[section, count]` — anonymise: personal fields wiped or replaced,
   blind indexes removed, money, dates and statistics kept (the fine ledger is never touched).
 
@@ -78,6 +80,16 @@ def export_row(obj, field_names: list[str] | tuple[str, ...]) -> dict:
             value = str(value)
         row[name] = value
     return row
+
+
+def collect_sources(sources: dict) -> dict[str, list[dict]]:
+    """The export sections from an app's `sources(subject)`: {section: (rows, field names)}."""
+    return {name: [export_row(obj, fields) for obj in rows] for name, (rows, fields) in sources.items()}
+
+
+def count_sources(sources: dict) -> dict[str, int]:
+    """How many records each section holds, without reading or decrypting them (the preview)."""
+    return {name: len(rows) if isinstance(rows, list) else rows.count() for name, (rows, _f) in sources.items()}
 
 
 def privacy_modules():

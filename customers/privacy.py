@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from compliance.subject import Subject, add_value, export_row
+from compliance.subject import Subject, add_value, collect_sources, count_sources
 
 from .models import (
     Activity,
@@ -86,27 +86,30 @@ def _imports_mentioning(subject: Subject) -> list[CustomerImport]:
     return found
 
 
-def collect(subject: Subject) -> dict[str, list[dict]]:
-    customers = Customer.objects.filter(pk__in=subject.customer_ids).order_by("pk")
+def sources(subject: Subject) -> dict:
+    by_customer = Q(customer_id__in=subject.customer_ids)
     return {
-        "customers": [export_row(c, CUSTOMER_FIELDS) for c in customers],
-        "customer_phones": [export_row(p, ("customer", "phone", "label"))
-                            for p in CustomerPhone.objects.filter(customer_id__in=subject.customer_ids).order_by("pk")],
-        "addresses": [export_row(a, ("customer", "label", "province", "city", "district", "street", "postal_code"))
-                      for a in Address.objects.filter(customer_id__in=subject.customer_ids).order_by("pk")],
-        "contacts": [export_row(c, CONTACT_FIELDS)
-                     for c in Contact.objects.filter(pk__in=subject.contact_ids).order_by("pk")],
-        "leads": [export_row(lead, LEAD_FIELDS)
-                  for lead in Lead.objects.filter(pk__in=subject.lead_ids).order_by("pk")],
-        "activities": [export_row(a, ("kind", "customer", "lead", "occurred_at", "summary", "next_action"))
-                       for a in Activity.objects.filter(Q(customer_id__in=subject.customer_ids)
-                                                        | Q(lead_id__in=subject.lead_ids)).order_by("pk")],
-        "merges": [export_row(m, ("survivor", "merged", "merged_number", "merged_name", "created_at"))
-                   for m in MergeRecord.objects.filter(Q(survivor_id__in=subject.customer_ids)
-                                                       | Q(merged_id__in=subject.customer_ids)).order_by("pk")],
-        "import_files": [export_row(u, ("kind", "filename", "status", "created_at"))
-                         for u in _imports_mentioning(subject)],
+        "customers": (Customer.objects.filter(pk__in=subject.customer_ids).order_by("pk"), CUSTOMER_FIELDS),
+        "customer_phones": (CustomerPhone.objects.filter(by_customer).order_by("pk"), ("customer", "phone", "label")),
+        "addresses": (Address.objects.filter(by_customer).order_by("pk"),
+                      ("customer", "label", "province", "city", "district", "street", "postal_code")),
+        "contacts": (Contact.objects.filter(pk__in=subject.contact_ids).order_by("pk"), CONTACT_FIELDS),
+        "leads": (Lead.objects.filter(pk__in=subject.lead_ids).order_by("pk"), LEAD_FIELDS),
+        "activities": (Activity.objects.filter(by_customer | Q(lead_id__in=subject.lead_ids)).order_by("pk"),
+                       ("kind", "customer", "lead", "occurred_at", "summary", "next_action")),
+        "merges": (MergeRecord.objects.filter(Q(survivor_id__in=subject.customer_ids)
+                                              | Q(merged_id__in=subject.customer_ids)).order_by("pk"),
+                   ("survivor", "merged", "merged_number", "merged_name", "created_at")),
+        "import_files": (_imports_mentioning(subject), ("kind", "filename", "status", "created_at")),
     }
+
+
+def collect(subject: Subject) -> dict[str, list[dict]]:
+    return collect_sources(sources(subject))
+
+
+def count(subject: Subject) -> dict[str, int]:
+    return count_sources(sources(subject))
 
 
 def erase(subject: Subject, now) -> dict[str, int]:

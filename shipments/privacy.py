@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from compliance.subject import Subject, export_row
+from compliance.subject import Subject, collect_sources, count_sources
 
 from .models import DeliveryConsent, Waybill
 
@@ -30,13 +30,21 @@ def waybills_of(subject: Subject):
     return Waybill.objects.filter(_party_match(subject, "sender") | _party_match(subject, "receiver"))
 
 
-def collect(subject: Subject) -> dict[str, list[dict]]:
-    waybills = list(waybills_of(subject).order_by("pk"))
+def sources(subject: Subject) -> dict:
+    waybills = waybills_of(subject)
     return {
-        "waybills": [export_row(w, WAYBILL_FIELDS) for w in waybills],
-        "delivery_consents": [export_row(c, ("waybill", "method", "source", "note", "recorded_at"))
-                              for c in DeliveryConsent.objects.filter(waybill__in=waybills).order_by("pk")],
+        "waybills": (waybills.order_by("pk"), WAYBILL_FIELDS),
+        "delivery_consents": (DeliveryConsent.objects.filter(waybill__in=waybills.values("pk")).order_by("pk"),
+                              ("waybill", "method", "source", "note", "recorded_at")),
     }
+
+
+def collect(subject: Subject) -> dict[str, list[dict]]:
+    return collect_sources(sources(subject))
+
+
+def count(subject: Subject) -> dict[str, int]:
+    return count_sources(sources(subject))
 
 
 def erase_waybills(*, waybill_ids, now, parties=PARTIES) -> int:

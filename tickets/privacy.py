@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from compliance.subject import Subject, export_row
+from compliance.subject import Subject, collect_sources, count_sources
 
 from .models import (
     Claim,
@@ -43,26 +43,31 @@ def claims_of(subject: Subject, ticket_ids):
     return Claim.objects.filter(Q(ticket_id__in=ticket_ids) | Q(claimant_id__in=subject.customer_ids))
 
 
-def collect(subject: Subject) -> dict[str, list[dict]]:
-    tickets = list(tickets_of(subject).order_by("pk"))
-    ticket_ids = [t.pk for t in tickets]
-    claims = list(claims_of(subject, ticket_ids).order_by("pk"))
-    claim_ids = [c.pk for c in claims]
+def sources(subject: Subject) -> dict:
+    ticket_ids = tickets_of(subject).values("pk")
+    claim_ids = claims_of(subject, ticket_ids).values("pk")
     return {
-        "tickets": [export_row(t, TICKET_FIELDS) for t in tickets],
-        "ticket_messages": [export_row(e, ("ticket", "kind", "body", "created_at"))
-                            for e in TicketEvent.objects.filter(ticket_id__in=ticket_ids).exclude(body="")
-                            .order_by("pk")],
-        "outbound_messages": [export_row(m, ("ticket", "channel", "recipient", "status", "sent_at"))
-                              for m in OutboundMessage.objects.filter(ticket_id__in=ticket_ids).order_by("pk")],
-        "attachments": [export_row(a, ("ticket", "name", "content_type", "sha256"))
-                        for a in TicketAttachment.objects.filter(ticket_id__in=ticket_ids).order_by("pk")],
-        "claims": [export_row(c, CLAIM_FIELDS) for c in claims],
-        "claim_messages": [export_row(e, ("claim", "kind", "body", "created_at"))
-                           for e in ClaimEvent.objects.filter(claim_id__in=claim_ids).exclude(body="").order_by("pk")],
-        "claim_payouts": [export_row(p, ("claim", "amount", "method", "payee_name", "payee_account", "paid_at"))
-                          for p in ClaimPayout.objects.filter(claim_id__in=claim_ids).order_by("pk")],
+        "tickets": (tickets_of(subject).order_by("pk"), TICKET_FIELDS),
+        "ticket_messages": (TicketEvent.objects.filter(ticket_id__in=ticket_ids).exclude(body="").order_by("pk"),
+                            ("ticket", "kind", "body", "created_at")),
+        "outbound_messages": (OutboundMessage.objects.filter(ticket_id__in=ticket_ids).order_by("pk"),
+                              ("ticket", "channel", "recipient", "status", "sent_at")),
+        "attachments": (TicketAttachment.objects.filter(ticket_id__in=ticket_ids).order_by("pk"),
+                        ("ticket", "name", "content_type", "sha256")),
+        "claims": (claims_of(subject, ticket_ids).order_by("pk"), CLAIM_FIELDS),
+        "claim_messages": (ClaimEvent.objects.filter(claim_id__in=claim_ids).exclude(body="").order_by("pk"),
+                           ("claim", "kind", "body", "created_at")),
+        "claim_payouts": (ClaimPayout.objects.filter(claim_id__in=claim_ids).order_by("pk"),
+                          ("claim", "amount", "method", "payee_name", "payee_account", "paid_at")),
     }
+
+
+def collect(subject: Subject) -> dict[str, list[dict]]:
+    return collect_sources(sources(subject))
+
+
+def count(subject: Subject) -> dict[str, int]:
+    return count_sources(sources(subject))
 
 
 def erase_claims(*, claim_ids) -> int:

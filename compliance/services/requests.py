@@ -426,9 +426,15 @@ def dsr_apply_correction(*, actor, dsr: DataSubjectRequest, changes: dict) -> Da
 
 
 def dsr_preview(dsr: DataSubjectRequest) -> dict[str, int]:
-    """How many records of each kind the request reaches (shown before a deletion)."""
-    document = subject_collect(dsr)
-    return {name: len(rows) for name, rows in document["sections"].items() if rows}
+    """How many records of each kind the request reaches (shown before a deletion): counted in the
+    database, nothing read or decrypted."""
+    subject = subject_resolve(dsr)
+    counts = {}
+    for module in privacy_modules():
+        for name, n in module.count(subject).items():
+            if n:
+                counts[f"{module.__name__.split('.')[0]}.{name}"] = n
+    return counts
 
 
 def dsr_erase(*, actor, dsr: DataSubjectRequest, confirm_number: str) -> dict[str, int]:
