@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tenancy.rules import Rule
 
-from .models import ConsentPurpose, DsrRegime
+from .models import ConsentPurpose
 
 # --- data-subject request clocks ---
 DSR_WORKING_DAYS_PIPL = Rule("compliance.dsr_working_days_pipl", 15,
@@ -69,4 +69,3 @@ INCIDENT_AUTHORITY_HOURS = Rule("compliance.incident_authority_hours", 24,
                                 kind="int", min_value=1, max_value=720)
 DEFAULT_AUTHORITY = _("Local postal administration")
 
-REGIMES = DsrRegime

@@ -13,6 +13,7 @@ import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -130,12 +131,19 @@ def _clean_value(kind: str, value: str | None, field: str) -> str | None:
         raise ValidationError({field: _("Enter a valid value.")}) from exc
 
 
-def _notify_handlers(dsr: DataSubjectRequest) -> None:
-    targets = [dsr.owner] if dsr.owner else list(
-        Membership.objects.filter(role=Role.TENANT_ADMIN, is_active=True))
-    from django.urls import reverse
+def _tenant_admins() -> list[Membership]:
+    return list(Membership.objects.filter(role=Role.TENANT_ADMIN, is_active=True))
 
-    for membership in targets:
+
+def _handlers(dsr: DataSubjectRequest, tenant_admins: list[Membership] | None = None) -> list[Membership]:
+    """Who hears about a request: its owner, or every tenant admin while it has none."""
+    if dsr.owner_id:
+        return [dsr.owner]
+    return _tenant_admins() if tenant_admins is None else tenant_admins
+
+
+def _notify_handlers(dsr: DataSubjectRequest) -> None:
+    for membership in _handlers(dsr):
         notification_send(membership=membership, dedup_key=f"dsr:{dsr.pk}:received",
                           title=_("Data-subject request %(number)s is due %(due)s") % {
                               "number": dsr.number, "due": timezone.localtime(dsr.due_at).strftime("%Y-%m-%d")},
@@ -358,8 +366,6 @@ def dsr_export_build(*, export: DsrExport) -> DsrExport:
         _event(dsr, "export_ready", None, data={"export": export.pk, "records": export.record_count,
                                                 "sha256": export.sha256})
         if dsr.owner_id:
-            from django.urls import reverse
-
             notification_send(membership=dsr.owner, dedup_key=f"dsr-export:{export.pk}",
                               title=_("The export for %(number)s is ready") % {"number": dsr.number},
                               url=reverse("compliance:dsr_page", args=[dsr.pk]))
@@ -478,17 +484,16 @@ def dsr_apply_objection(*, actor, dsr: DataSubjectRequest, purposes=(ConsentPurp
         _require_kind(dsr, DsrKind.OBJECTION)
         _require_verified(dsr)
         subject = subject_resolve(dsr)
-        from customers.models import CustomerPhone
+        from customers.models import Customer, CustomerPhone
 
         phones = {dsr.subject_phone} if dsr.subject_phone else set()
         phones |= {p.phone for p in CustomerPhone.objects.filter(customer_id__in=subject.customer_ids)}
+        customers = list(Customer.objects.filter(pk__in=subject.customer_ids).order_by("pk"))
         recorded = 0
         for purpose in purposes:
-            for customer_id in sorted(subject.customer_ids):
-                from customers.models import Customer
-
+            for customer in customers:
                 consent_record(actor=actor, purpose=purpose, granted=False, source=ConsentSource.DSR,
-                               customer=Customer.objects.get(pk=customer_id), note=dsr.number)
+                               customer=customer, note=dsr.number)
                 recorded += 1
             for phone in sorted(p for p in phones if p):
                 consent_record(actor=actor, purpose=purpose, granted=False, source=ConsentSource.DSR, phone=phone,
@@ -502,19 +507,18 @@ def dsr_apply_objection(*, actor, dsr: DataSubjectRequest, purposes=(ConsentPurp
 
 def dsr_remind_at_risk(now: dt.datetime | None = None) -> int:
     """Remind the handler of every open request whose clock is at risk or overdue (once a day)."""
-    from django.urls import reverse
-
     from ..selectors.requests import Clock, dsr_list
 
     now = now or timezone.now()
+    tenant_admins = None  # read once, only if some request has no owner
     sent = 0
     for dsr in dsr_list(open_only=True).filter(clock__in=[Clock.AT_RISK, Clock.OVERDUE]):
-        targets = [dsr.owner] if dsr.owner else list(Membership.objects.filter(role=Role.TENANT_ADMIN,
-                                                                               is_active=True))
+        if not dsr.owner_id and tenant_admins is None:
+            tenant_admins = _tenant_admins()
         title = (_("Data-subject request %(number)s is overdue") if dsr.clock == Clock.OVERDUE
                  else _("Data-subject request %(number)s is due %(due)s")) % {
             "number": dsr.number, "due": timezone.localtime(dsr.due_at).strftime("%Y-%m-%d")}
-        for membership in targets:
+        for membership in _handlers(dsr, tenant_admins):
             if notification_send(membership=membership, title=title, url=reverse("compliance:dsr_page", args=[dsr.pk]),
                                  dedup_key=f"dsr:{dsr.pk}:clock:{timezone.localdate(now).isoformat()}"):
                 sent += 1

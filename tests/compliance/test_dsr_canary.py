@@ -233,3 +233,29 @@ def test_register_needs_an_identifier_and_names_the_field(world):
         with pytest.raises(PermissionDenied):
             dsr_register(actor=auditor, kind=DsrKind.ACCESS, subject_phone=CANARY.phone_local)
     assert reverse("compliance:dsr_page", args=[1])
+
+
+def test_reminders_reach_the_owner_or_every_tenant_admin_once_a_day(world):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from compliance.services.requests import dsr_assign, dsr_remind_at_risk
+    from tenancy.models import Notification
+
+    agent, admin = world.a.user("agent"), world.a.user("tenant_admin")
+    with tenant_scope(world.a.tenant, user=agent):
+        late = dsr_register(actor=agent, kind=DsrKind.ACCESS, subject_phone=CANARY.phone_local,
+                            received_at=timezone.now() - dt.timedelta(days=40))
+        owned = dsr_register(actor=agent, kind=DsrKind.ACCESS, subject_phone="13912340000",
+                             received_at=timezone.now() - dt.timedelta(days=40))
+        dsr_register(actor=agent, kind=DsrKind.ACCESS, subject_phone="13912340001")  # on track: no reminder
+    with tenant_scope(world.a.tenant, user=admin):
+        dsr_assign(actor=admin, dsr=owned, owner=world.a.members["tenant_admin"])
+        Notification.objects.all().delete()
+        assert dsr_remind_at_risk() == 2  # one tenant admin: the unowned request and the owned one
+        assert dsr_remind_at_risk() == 0  # once a day
+        titles = set(Notification.objects.values_list("title", flat=True))
+        assert any(late.number in t for t in titles) and any(owned.number in t for t in titles)
+    with tenant_scope(world.b.tenant):
+        assert not Notification.objects.exists()
