@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("platform-admin/", admin.site.urls),
     path("compliance/", include("compliance.urls")),
+    path("reports/", include("reports.urls")),
     path("", include((tenancy_urls.urlpatterns, "tenancy"))),
     path("", include((customers_urls.urlpatterns, "customers"))),
     path("", include((customers_urls.public_urlpatterns + tickets_urls.public_urlpatterns, "public"))),

@@ -1,6 +1,7 @@
 """Tenants, branches, users, memberships and the tenant base model every owned table uses."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -450,3 +451,65 @@ class RuleSetting(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value} from {self.effective_from}"
+
+
+class JobOutcome(models.TextChoices):
+    RUNNING = "running", _("Running")
+    OK = "ok", _("Succeeded")
+    RETRYING = "retrying", _("Failed, will retry")
+    FAILED = "failed", _("Failed")
+
+
+class JobState(TenantScopedModel):
+    """The last run of one background task for one company: what the job-monitoring page shows.
+
+    One row per (company, task), upserted by `TenantTask` at the start and end of every run, so
+    the table stays as small as the task list however often the jobs run."""
+
+    task = models.CharField(_("task"), max_length=120)
+    last_started_at = models.DateTimeField(_("last started"), null=True, blank=True)
+    last_finished_at = models.DateTimeField(_("last finished"), null=True, blank=True)
+    last_duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    last_outcome = models.CharField(_("outcome"), max_length=10, choices=JobOutcome.choices, blank=True)
+    last_detail = models.CharField(_("detail"), max_length=500, blank=True)
+    last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
+    last_failure_at = models.DateTimeField(_("last failure"), null=True, blank=True)
+    runs = models.PositiveIntegerField(_("runs"), default=0)
+    failures = models.PositiveIntegerField(_("failures"), default=0)
+
+    class Meta:
+        verbose_name = _("job state")
+        verbose_name_plural = _("job states")
+        ordering = ["task"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "task"], name="jobstate_one_per_task")]
+
+    def __str__(self) -> str:
+        return f"{self.task}: {self.last_outcome}"
+
+
+class DeadLetter(TenantScopedModel):
+    """A task that failed on its last retry: kept with its arguments and error so a tenant admin
+    can see it and send it again once the cause is fixed."""
+
+    task = models.CharField(_("task"), max_length=120)
+    task_id = models.CharField(max_length=64, blank=True)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    error_type = models.CharField(_("error"), max_length=120)
+    error = models.TextField(_("error message"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=1)
+    created_at = models.DateTimeField(_("failed at"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+", verbose_name=_("resolved by"))
+    resolution = models.CharField(_("resolution"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("dead letter")
+        verbose_name_plural = _("dead letters")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "resolved_at", "-created_at"], name="deadletter_open")]
+        permissions = [("view_jobs", _("See background jobs and dead letters"))]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.created_at:%Y-%m-%d %H:%M}"

@@ -8,7 +8,9 @@ import logging
 
 from celery import Task, shared_task
 from django.contrib.sessions.models import Session
+from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from .models import KeyPurpose, Tenant, TenantKey
 from .scoping import tenant_scope
@@ -30,6 +32,22 @@ class TenantTask(Task):
             return None
         with tenant_scope(tenant_id):
             return super().__call__(*args, **kwargs)
+
+
+def enqueue_on_commit(task, **kwargs) -> None:
+    """Send `task` with `kwargs` once the current transaction commits (at once outside one).
+
+    The database is the source of truth and a message only a hint (ARCHITECTURE.md §6): when the
+    broker is down the failure is logged, not raised into the user's request or the job that
+    committed the work; the task's periodic sweep finds the row by its state and queues it again."""
+
+    def send() -> None:
+        try:
+            task.apply_async(kwargs=kwargs)
+        except BrokerError as exc:
+            logger.warning("broker unavailable, %s left to its sweep: %s", task.name, exc)
+
+    transaction.on_commit(send)
 
 
 @shared_task(name="tenancy.tasks.platform_clear_expired_sessions", ignore_result=True)

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "shipments",
     "tickets",
     "penalties",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -23,6 +23,7 @@ from .records import (
     SourceChannel,
     Tag,
 )
+from .retention import ChurnAlert, ChurnRisk, RetentionAction, RetentionOutcome, RetentionStatus, RetentionTask
 from .sales import (
     Activity,
     ActivityKind,
@@ -38,7 +39,8 @@ from .sales import (
 )
 
 __all__ = [
-    "Activity", "ActivityKind", "Address", "Contact", "Contract", "ContractLane", "ContractStatus", "CreditRating",
+    "Activity", "ActivityKind", "ChurnAlert", "ChurnRisk", "RetentionAction", "RetentionOutcome",
+    "RetentionStatus", "RetentionTask", "Address", "Contact", "Contract", "ContractLane", "ContractStatus", "CreditRating",
     "Customer", "CustomerImport", "CustomerKind", "CustomerNameGram",
     "CustomerPhone", "CustomerStatus", "CustomerTag", "LanePrice",
     "DeliveryWindow", "DuplicateCandidate", "DuplicateReason", "DuplicateStatus", "ImportKind", "ImportStatus",

@@ -116,6 +116,7 @@ class Customer(TenantScopedModel):
     churn_risk = models.CharField(_("churn risk"), max_length=10, blank=True, editable=False,
                                   choices=[("low", _("Low")), ("medium", _("Medium")), ("high", _("High"))])
     churn_reasons = models.JSONField(default=list, blank=True, editable=False)
+    churn_score = models.PositiveSmallIntegerField(_("churn risk score"), null=True, blank=True, editable=False)
     personal_data_erased_at = models.DateTimeField(
         _("personal data erased at"), null=True, blank=True, editable=False,
         help_text=_("Set when a deletion request or the retention job anonymised this record."))

@@ -30,6 +30,9 @@ class SalesTeam(TenantScopedModel):
     priority = models.PositiveSmallIntegerField(_("rule order"), default=100,
                                                 help_text=_("Lower numbers are tried first."))
     is_active = models.BooleanField(_("active"), default=True)
+    retention_queue = models.BooleanField(
+        _("retention queue"), default=False,
+        help_text=_("Retention tasks of C-end VIPs without an account manager go to this team."))
     leader = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
                                verbose_name=_("team lead"))
     last_assigned = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True, blank=True,

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("customers.api.urls")),
     path("", include("shipments.api.urls")),
     path("", include("tickets.api.urls")),
+    path("reports/", include("reports.api.urls")),
     *compliance_paths,
     path("", include(router.urls)),
 ]
