@@ -2,11 +2,14 @@
 
 Every periodic job is declared here, in code, so the schedule is reviewed like code. Jobs that
 work per tenant fan out from a platform task into one task per tenant carrying `tenant_id`.
+`JOBS`, right below the schedule, names each entry for people (the job-monitoring page) and lists
+the tenant tasks it fans out to; a test keeps its keys equal to the schedule's.
 """
 import os
 
 from celery import Celery
 from celery.schedules import crontab
+from django.utils.translation import gettext_lazy as _
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courier_crm.settings.base")
 
@@ -107,4 +110,84 @@ app.conf.beat_schedule = {
         "task": "shipments.tasks.platform_tracking_partitions",
         "schedule": crontab(hour=1, minute=10),
     },
+    # Churn scan: each customer's health from volume against its own baseline, complaints, low
+    # CSAT/NPS and paid claims, after the nightly segments; one alert per customer and day.
+    "customers-churn-scan": {
+        "task": "customers.tasks.platform_churn_sweep",
+        "schedule": crontab(hour=2, minute=40),
+    },
+    # Satisfaction surveys: closed tickets and delivered waybills without a survey row are found by
+    # database state every 5 minutes (one survey per ticket / waybill, so repeats send nothing).
+    "tickets-survey-sweep": {
+        "task": "tickets.tasks.platform_survey_sweep",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Report rollups (daily KPI tables) refreshed every half hour; a refresh rewrites the same rows.
+    "reports-rollup": {
+        "task": "reports.tasks.platform_rollup_sweep",
+        "schedule": crontab(minute="*/30"),
+    },
+}
+
+# beat entry → (label, one-line description, the tenant tasks it fans out to). Platform-only
+# entries (no tenant task) keep no per-company state and are not shown to companies.
+JOBS = {
+    "platform-clear-expired-sessions": (
+        _("Expired sessions"), _("Removes expired login sessions."), []),
+    "platform-key-age-report": (
+        _("Key age check"), _("Reports encryption keys past their rotation age."),
+        ["tenancy.tasks.tenant_key_age_check"]),
+    "customers-segments": (
+        _("Customer segments"), _("Recomputes rule-based customer segments from the daily volume."),
+        ["customers.tasks.segments_recompute"]),
+    "customers-duplicates": (
+        _("Duplicate customers"), _("Finds customers sharing a phone, ID or email, or a similar name in one city."),
+        ["customers.tasks.duplicates_scan"]),
+    "customers-import-sweep": (
+        _("Customer imports"), _("Queues imports whose message was lost; wipes unconfirmed files after 7 days."),
+        ["customers.import_tasks.customer_import_sweep"]),
+    "customers-sales-reminders": (
+        _("Sales reminders"), _("Reminds of overdue follow-ups and leads waiting for a first contact."),
+        ["customers.tasks.sales_reminders_send"]),
+    "shipments-exception-sweep": (
+        _("Waybill exceptions"), _("Opens exception tickets for waybills without a scan or past the promised date."),
+        ["shipments.tasks.exception_sweep"]),
+    "tickets-sla-sweep": (
+        _("SLA clocks"), _("Warns, marks breaches and escalates open tickets and claims."),
+        ["tickets.tasks.sla_sweep_tenant"]),
+    "tickets-outbound-sweep": (
+        _("Reply delivery"), _("Sends again public replies whose delivery message was lost."),
+        ["tickets.tasks.outbound_sweep"]),
+    "penalties-ledger-checkpoints": (
+        _("Ledger checkpoints"), _("Signs a checkpoint of the fine ledger when entries were added."),
+        ["penalties.tasks.ledger_checkpoint_tenant"]),
+    "penalties-ledger-verify": (
+        _("Ledger verification"), _("Verifies the whole fine ledger chain."),
+        ["penalties.tasks.ledger_verify_tenant"]),
+    "penalties-detectors": (
+        _("Fine detectors"), _("Proposes violations from tracking gaps, late complaints and reveal anomalies."),
+        ["penalties.tasks.detectors_tenant", "penalties.tasks.verification_requests_sweep"]),
+    "compliance-dsr-sweep": (
+        _("Privacy request exports"), _("Queues data-subject exports whose build was lost or stopped."),
+        ["compliance.tasks.dsr_exports_sweep"]),
+    "compliance-dsr-reminders": (
+        _("Privacy request reminders"), _("Reminds handlers of request clocks at risk or overdue."),
+        ["compliance.tasks.dsr_clock_reminders"]),
+    "compliance-retention": (
+        _("Data retention"), _("Anonymises or deletes personal data past its retention period."),
+        ["compliance.tasks.retention_run"]),
+    "compliance-key-rotation-sweep": (
+        _("Key rotations"), _("Resumes key rotations whose message was lost or whose worker stopped."),
+        ["compliance.tasks.keys.key_rotation_sweep"]),
+    "shipments-tracking-partitions": (
+        _("Tracking partitions"), _("Creates the tracking-event partitions of the coming months."), []),
+    "customers-churn-scan": (
+        _("Churn scan"), _("Scores each customer's churn risk and opens retention tasks for new high risks."),
+        ["customers.tasks.churn_scan"]),
+    "tickets-survey-sweep": (
+        _("Satisfaction surveys"), _("Sends CSAT and NPS surveys for closed tickets and delivered waybills."),
+        ["tickets.tasks.survey_sweep"]),
+    "reports-rollup": (
+        _("Report rollups"), _("Refreshes the KPI tables behind the dashboards."),
+        ["reports.tasks.rollup_refresh"]),
 }

@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
-from django.db import OperationalError
 from django.utils import timezone
 
 from tenancy.models import Tenant
-from tenancy.tasks import TenantTask
+from tenancy.tasks import TRANSIENT_RETRY, TenantTask
 
 from .models import LedgerVerification, VerificationStatus
 from .services import detectors_run, ledger_checkpoint_create, ledger_verification_run
@@ -26,8 +25,9 @@ def _tenant_ids() -> list[int]:
     return list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
 
 
+# acks_late: idempotent — the chain is recomputed up to the head and nothing new signs nothing.
 @shared_task(base=TenantTask, name="penalties.tasks.ledger_checkpoint_tenant", acks_late=True, ignore_result=True,
-             autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+             track_runs=True, **TRANSIENT_RETRY)
 def ledger_checkpoint_tenant(*, tenant_id: int) -> int | None:
     checkpoint = ledger_checkpoint_create()
     return checkpoint.sequence if checkpoint else None
@@ -41,8 +41,9 @@ def platform_ledger_checkpoints() -> int:
     return len(ids)
 
 
+# acks_late: idempotent — a verification only reads the chain; a finished request is not run again.
 @shared_task(base=TenantTask, name="penalties.tasks.ledger_verify_tenant", acks_late=True, ignore_result=True,
-             autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+             track_runs=True, **TRANSIENT_RETRY)
 def ledger_verify_tenant(*, tenant_id: int, verification_id: int | None = None) -> str | None:
     verification = ledger_verification_run(verification_id=verification_id)
     return verification.status if verification else None
@@ -56,7 +57,9 @@ def platform_ledger_verify() -> int:
     return len(ids)
 
 
-@shared_task(base=TenantTask, name="penalties.tasks.verification_requests_sweep", ignore_result=True)
+# acks_late: idempotent — it only queues verifications still queued by state.
+@shared_task(base=TenantTask, name="penalties.tasks.verification_requests_sweep", acks_late=True, ignore_result=True,
+             track_runs=True, **TRANSIENT_RETRY)
 def verification_requests_sweep(*, tenant_id: int) -> int:
     """Requested verifications still queued after a few minutes (their message was lost) run again."""
     ids = list(LedgerVerification.objects.filter(status=VerificationStatus.QUEUED,
@@ -67,8 +70,9 @@ def verification_requests_sweep(*, tenant_id: int) -> int:
     return len(ids)
 
 
+# acks_late: idempotent — each fact proposes at most once (unique key).
 @shared_task(base=TenantTask, name="penalties.tasks.detectors_tenant", acks_late=True, ignore_result=True,
-             autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+             track_runs=True, **TRANSIENT_RETRY)
 def detectors_tenant(*, tenant_id: int) -> dict:
     return detectors_run().as_dict()
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 from celery import shared_task
 
 from tenancy.models import Tenant
-from tenancy.tasks import TenantTask
+from tenancy.tasks import TRANSIENT_RETRY, TenantTask
 
 from . import services
 
 
-@shared_task(base=TenantTask, name="shipments.tasks.exception_sweep", acks_late=True, ignore_result=True)
+# acks_late: idempotent — at most one open exception ticket per waybill and kind.
+@shared_task(base=TenantTask, name="shipments.tasks.exception_sweep", acks_late=True, ignore_result=True,
+             track_runs=True, **TRANSIENT_RETRY)
 def exception_sweep(*, tenant_id: int) -> dict:
     return services.exception_sweep()
 

@@ -35,6 +35,7 @@ NAV_ITEMS = [
     NavItem("compliance:access_log", _("Access log"), "compliance.view_access_log"),
     NavItem("compliance:dsr_new", _("Privacy request"), "compliance.register_dsr"),
     NavItem("compliance:consent", _("Consent"), "compliance.view_consent"),
+    NavItem("tenancy:jobs", _("Background jobs"), "tenancy.view_jobs"),
     NavItem("tenancy:api_tokens", _("API tokens")),
     NavItem("api-docs", _("API docs")),
 ]

@@ -19,11 +19,13 @@ ROLE_GRANTS = {
     Role.AGENT: _VIEW_COMMON | {"tenancy.reveal_pii"},
     Role.SALES_MANAGER: _VIEW_COMMON | {"tenancy.reveal_pii", "tenancy.export_data"},
     Role.BRANCH_MANAGER: _VIEW_COMMON | {"tenancy.reveal_pii", "tenancy.view_membership"},
-    Role.AUDITOR: _VIEW_COMMON | {"tenancy.view_membership", "tenancy.export_data"},
+    # Auditors see background jobs and failed tasks (read-only: they never send or dismiss one).
+    Role.AUDITOR: _VIEW_COMMON | {"tenancy.view_membership", "tenancy.export_data", "tenancy.view_jobs"},
     Role.EXECUTIVE: _VIEW_COMMON | {"tenancy.view_membership", "tenancy.export_data"},
     Role.TENANT_ADMIN: _VIEW_COMMON | {
         "tenancy.view_membership", "tenancy.manage_members", "tenancy.manage_branches",
         "tenancy.add_branch", "tenancy.change_branch", "tenancy.reveal_pii", "tenancy.export_data",
+        "tenancy.view_jobs", "tenancy.change_deadletter",
     },
 }
 

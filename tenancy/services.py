@@ -15,11 +15,13 @@ from django.utils.translation import gettext as _
 from . import crypto
 from .authz_cache import token_digest
 from .fields import EncryptedTextField
+from .jobs import DeadLetterResolution
 from .models import (
     BRANCH_CHILD_KIND,
     ApiToken,
     Branch,
     BranchKind,
+    DeadLetter,
     KeyPurpose,
     Membership,
     Notification,
@@ -384,3 +386,50 @@ def rule_set(*, actor: User, key: str, value, effective_from, note: str = ""):
     parsed = rule.parse(value)
     return RuleSetting.objects.create(key=key, value=rule.to_json(parsed), effective_from=effective_from,
                                       note=(note or "").strip()[:300], created_by=actor)
+
+
+# --- dead letters (background jobs) ------------------------------------------------------------
+
+def _dead_letter_lock_open(dead_letter: DeadLetter) -> DeadLetter:
+    locked = DeadLetter.objects.select_for_update().get(pk=dead_letter.pk)
+    if locked.resolved_at is not None:
+        raise ValidationError({"dead_letter": _("This failed task was already handled.")})
+    return locked
+
+
+def dead_letter_retry(*, actor: User, dead_letter: DeadLetter) -> DeadLetter:
+    """Send the failed task again with its arguments (after the commit) and mark it retried.
+
+    The task runs in the current company whatever its stored kwargs say: the tenant is never taken
+    from the stored row."""
+    from celery import current_app
+
+    from .tasks import TenantTask, enqueue_on_commit
+
+    require_perm(actor, "tenancy.change_deadletter")
+    with transaction.atomic():
+        locked = _dead_letter_lock_open(dead_letter)
+        task = current_app.tasks.get(locked.task)
+        if task is None or not isinstance(task, TenantTask):
+            raise ValidationError({"task": _("This task no longer exists; dismiss the failure instead.")})
+        if locked.args:
+            raise ValidationError({"task": _("This task took positional arguments and cannot be sent again.")})
+        kwargs = {**(locked.kwargs or {}), "tenant_id": current_tenant_id()}
+        enqueue_on_commit(task, **kwargs)
+        locked.resolved_at = timezone.now()
+        locked.resolved_by = actor
+        locked.resolution = DeadLetterResolution.RETRIED
+        locked.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+    return locked
+
+
+def dead_letter_dismiss(*, actor: User, dead_letter: DeadLetter) -> DeadLetter:
+    """Close a failed task without sending it again (its cause is handled another way)."""
+    require_perm(actor, "tenancy.change_deadletter")
+    with transaction.atomic():
+        locked = _dead_letter_lock_open(dead_letter)
+        locked.resolved_at = timezone.now()
+        locked.resolved_by = actor
+        locked.resolution = DeadLetterResolution.DISMISSED
+        locked.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+    return locked

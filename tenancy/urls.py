@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import views, views_jobs
 
 app_name = "tenancy"
 
@@ -23,6 +23,9 @@ urlpatterns = [
     path("me/notifications/badge/", views.notifications_badge, name="notifications_badge"),
     path("me/api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("pii/<str:model_label>/<int:pk>/<str:field>/reveal/", views.reveal, name="reveal"),
+    path("jobs/", views_jobs.jobs, name="jobs"),
+    path("jobs/panel/", views_jobs.jobs_panel, name="jobs_panel"),
+    path("jobs/dead-letters/<int:pk>/<str:action>/", views_jobs.dead_letter_action, name="dead_letter_action"),
 ]
 
 # Top-level names used by settings (LOGIN_URL, LOGIN_REDIRECT_URL) live outside the namespace.

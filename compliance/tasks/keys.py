@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tenancy.tasks import TenantTask
+from tenancy.tasks import TRANSIENT_RETRY, TenantTask
 
 from ..models import KeyRotation
 from ..selectors.keys import rotations_stalled
 from ..services import keys as services
 
 
-@shared_task(base=TenantTask, name="compliance.tasks.keys.key_rotation_run", acks_late=True, ignore_result=True)
+@shared_task(base=TenantTask, name="compliance.tasks.keys.key_rotation_run", acks_late=True, ignore_result=True,
+             **TRANSIENT_RETRY)
 def key_rotation_run(*, tenant_id: int, rotation_id: int) -> str | None:
     """Run (or resume) one rotation to its end."""
     rotation = KeyRotation.objects.filter(pk=rotation_id).first()
@@ -23,7 +24,9 @@ def key_rotation_run(*, tenant_id: int, rotation_id: int) -> str | None:
     return services.key_rotation_run(rotation).status
 
 
-@shared_task(base=TenantTask, name="compliance.tasks.keys.key_rotation_sweep", acks_late=True, ignore_result=True)
+# acks_late: idempotent — it only queues rotations found stalled by state.
+@shared_task(base=TenantTask, name="compliance.tasks.keys.key_rotation_sweep", acks_late=True, ignore_result=True,
+             track_runs=True, **TRANSIENT_RETRY)
 def key_rotation_sweep(*, tenant_id: int) -> list[int]:
     """Hand queued rotations whose message was lost, and running ones whose worker stopped
     reporting, to a worker again."""

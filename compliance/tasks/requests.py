@@ -16,7 +16,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from tenancy.models import Tenant
-from tenancy.tasks import TenantTask
+from tenancy.tasks import TRANSIENT_RETRY, TenantTask
 
 from ..models import DsrExport, JobStatus
 
@@ -29,8 +29,9 @@ def _tenant_ids() -> list[int]:
     return list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
 
 
+# acks_late: idempotent — a finished export is left alone; a running one is built again from scratch.
 @shared_task(base=TenantTask, name="compliance.tasks.dsr_export_build", acks_late=True, ignore_result=True,
-             autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+             **TRANSIENT_RETRY)
 def dsr_export_build(*, tenant_id: int, export_id: int) -> str | None:
     from ..services.requests import dsr_export_build as build
     from ..services.requests import dsr_export_fail
@@ -49,7 +50,9 @@ def dsr_export_build(*, tenant_id: int, export_id: int) -> str | None:
         return JobStatus.FAILED
 
 
-@shared_task(base=TenantTask, name="compliance.tasks.dsr_exports_sweep", ignore_result=True)
+# acks_late: idempotent — it only queues exports still queued or stalled by state.
+@shared_task(base=TenantTask, name="compliance.tasks.dsr_exports_sweep", acks_late=True, ignore_result=True,
+             track_runs=True, **TRANSIENT_RETRY)
 def dsr_exports_sweep(*, tenant_id: int) -> int:
     stale = timezone.now() - REQUEUE_AFTER
     ids = list(DsrExport.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING], created_at__lt=stale)
@@ -59,7 +62,9 @@ def dsr_exports_sweep(*, tenant_id: int) -> int:
     return len(ids)
 
 
-@shared_task(base=TenantTask, name="compliance.tasks.dsr_clock_reminders", ignore_result=True)
+# acks_late: idempotent — one reminder per request and day.
+@shared_task(base=TenantTask, name="compliance.tasks.dsr_clock_reminders", acks_late=True, ignore_result=True,
+             track_runs=True, **TRANSIENT_RETRY)
 def dsr_clock_reminders(*, tenant_id: int) -> int:
     from ..services.requests import dsr_remind_at_risk
 

@@ -6,16 +6,15 @@ of truth)."""
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import OperationalError
 
 from tenancy.models import Tenant
-from tenancy.tasks import TenantTask
+from tenancy.tasks import TRANSIENT_RETRY, TenantTask
 
 from ..services import retention as service
 
 
 @shared_task(base=TenantTask, name="compliance.tasks.retention_run", acks_late=True, ignore_result=True,
-             autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+             track_runs=True, **TRANSIENT_RETRY)
 def retention_run(*, tenant_id: int, run_id: int | None = None) -> int | None:
     run = service.retention_run(trigger=service.SCHEDULE, run_id=run_id)
     return run.pk if run else None

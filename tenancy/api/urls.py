@@ -4,11 +4,15 @@ from rest_framework.routers import DefaultRouter
 from compliance.api import urls as compliance_api
 from penalties.api import views as penalties_views
 
+from . import jobs as jobs_api
 from . import views
 
 router = DefaultRouter(trailing_slash=True)
 router.register("branches", views.BranchViewSet, basename="branch")
 router.register("memberships", views.MembershipViewSet, basename="membership")
+# background jobs and dead letters
+for prefix, viewset, basename in jobs_api.ROUTES:
+    router.register(prefix, viewset, basename=basename)
 compliance_paths = compliance_api.register(router)  # access log, consent, requests, incidents, jobs
 # penalties (violation catalogue, fines, appeals, the fine ledger)
 router.register("penalties/violation-types", penalties_views.ViolationTypeViewSet, basename="penalties-violation-type")
@@ -27,5 +31,6 @@ urlpatterns = [
     path("", include("tickets.api.urls")),
     path("reports/", include("reports.api.urls")),
     *compliance_paths,
+    *jobs_api.PATHS,
     path("", include(router.urls)),
 ]
