@@ -112,6 +112,7 @@ SECTION_LABELS = {
     "shipments.delivery_consents": _("Delivery consents"),
     "tickets.tickets": _("Service tickets"),
     "tickets.ticket_messages": _("Ticket messages"),
+    "tickets.surveys": _("Satisfaction surveys"),
     "tickets.outbound_messages": _("Messages sent"),
     "tickets.attachments": _("Ticket attachments"),
     "tickets.claims": _("Claims"),

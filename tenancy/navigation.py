@@ -25,6 +25,7 @@ NAV_ITEMS = [
     NavItem("penalties:cases", _("Fines"), "penalties.view_own_fines"),
     NavItem("penalties:ledger", _("Fine ledger"), "penalties.view_ledger"),
     NavItem("tickets:kb", _("Knowledge base"), "tickets.view_kbarticle"),
+    NavItem("tickets:survey_list", _("Satisfaction surveys"), "tickets.view_survey"),
     NavItem("customers:pipeline", _("Pipeline"), "customers.view_opportunity"),
     NavItem("customers:contracts", _("Contracts"), "customers.view_contract"),
     NavItem("tenancy:members", _("Users & roles"), "tenancy.manage_members"),

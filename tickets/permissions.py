@@ -20,17 +20,20 @@ _WORK = _READ | {"tickets.change_ticket", "tickets.add_ticket", "tickets.merge_t
 _KB_EDIT = {"tickets.add_kbarticle", "tickets.change_kbarticle"}
 _CLAIM_READ = {"tickets.view_claim"}
 _CLAIM_WORK = _CLAIM_READ | {"tickets.add_claim", "tickets.change_claim", "tickets.assess_claim"}
+# Satisfaction surveys (scores, response rates, masked recipients): read by the people who work
+# or oversee service; nobody edits a survey, answers come from the public page only.
+_SURVEY_READ = {"tickets.view_survey"}
 
 ROLE_GRANTS = {
     # An agent who leads a team decides that team's small claims (claim_authority).
-    Role.AGENT: _WORK | _CLAIM_WORK | {"tickets.decide_claim"},
+    Role.AGENT: _WORK | _CLAIM_WORK | _SURVEY_READ | {"tickets.decide_claim"},
     Role.SALES_MANAGER: _READ | _CLAIM_READ,
-    Role.BRANCH_MANAGER: _WORK | _KB_EDIT | _CLAIM_WORK | {"tickets.resolve_exception", "tickets.decide_claim",
-                                                           "tickets.pay_claim"},
-    Role.AUDITOR: _READ | _CLAIM_READ | {"tickets.view_ticketattachment"},
-    Role.EXECUTIVE: _READ | _CLAIM_READ | {"tickets.view_ticketattachment", "tickets.decide_claim",
-                                           "tickets.pay_claim"},
-    Role.TENANT_ADMIN: _WORK | _KB_EDIT | _CLAIM_WORK | {"tickets.resolve_exception",
+    Role.BRANCH_MANAGER: _WORK | _KB_EDIT | _CLAIM_WORK | _SURVEY_READ | {
+        "tickets.resolve_exception", "tickets.decide_claim", "tickets.pay_claim"},
+    Role.AUDITOR: _READ | _CLAIM_READ | _SURVEY_READ | {"tickets.view_ticketattachment"},
+    Role.EXECUTIVE: _READ | _CLAIM_READ | _SURVEY_READ | {"tickets.view_ticketattachment", "tickets.decide_claim",
+                                                          "tickets.pay_claim"},
+    Role.TENANT_ADMIN: _WORK | _KB_EDIT | _CLAIM_WORK | _SURVEY_READ | {"tickets.resolve_exception",
                                                          "tickets.manage_service_desk", "tickets.pay_claim"},
 }
 

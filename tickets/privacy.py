@@ -18,6 +18,7 @@ from .models import (
     ClaimEvidence,
     ClaimPayout,
     OutboundMessage,
+    Survey,
     Ticket,
     TicketAttachment,
     TicketEvent,
@@ -32,6 +33,10 @@ TEXT_EVENT_KINDS = ("created", "reply", "customer_message", "note", "updated", "
                     "merged", "split", "claim")
 
 
+SURVEY_FIELDS = ("kind", "channel", "phone", "email", "status", "created_at", "sent_at", "score", "comment",
+                 "answered_at")
+
+
 def tickets_of(subject: Subject):
     match = Q(customer_id__in=subject.customer_ids) | Q(contact_id__in=subject.contact_ids)
     if subject.phone_bidxs:
@@ -41,6 +46,14 @@ def tickets_of(subject: Subject):
 
 def claims_of(subject: Subject, ticket_ids):
     return Claim.objects.filter(Q(ticket_id__in=ticket_ids) | Q(claimant_id__in=subject.customer_ids))
+
+
+def surveys_of(subject: Subject, ticket_ids):
+    """Surveys sent to the person (by customer or phone) or about their tickets."""
+    match = Q(customer_id__in=subject.customer_ids) | Q(ticket_id__in=ticket_ids)
+    if subject.phone_bidxs:
+        match |= Q(phone_bidx__in=subject.phone_bidxs)
+    return Survey.objects.filter(match)
 
 
 def sources(subject: Subject) -> dict:
@@ -59,6 +72,7 @@ def sources(subject: Subject) -> dict:
                            ("claim", "kind", "body", "created_at")),
         "claim_payouts": (ClaimPayout.objects.filter(claim_id__in=claim_ids).order_by("pk"),
                           ("claim", "amount", "method", "payee_name", "payee_account", "paid_at")),
+        "surveys": (surveys_of(subject, ticket_ids).order_by("pk"), SURVEY_FIELDS),
     }
 
 
@@ -101,13 +115,23 @@ def erase_tickets(*, ticket_ids, now) -> int:
         attachment.file.delete(save=False)
         TicketAttachment.objects.filter(pk=attachment.pk).update(file="", name="")
     erase_claims(claim_ids=Claim.objects.filter(ticket_id__in=ticket_ids).values_list("pk", flat=True))
+    erase_surveys(survey_ids=Survey.objects.filter(ticket_id__in=ticket_ids).values_list("pk", flat=True), now=now)
     return Ticket.objects.filter(pk__in=ticket_ids).update(
         caller_name="", caller_email=None, caller_phone=None, caller_phone_bidx=None, subject=_("[anonymised]"),
         description="", personal_data_erased_at=now)
 
 
+def erase_surveys(*, survey_ids, now) -> int:
+    """Wipe the contact details and comment of surveys; the score and dates stay for the figures."""
+    from .services.surveys import survey_erase
+
+    return survey_erase(survey_ids=survey_ids, now=now)
+
+
 def erase(subject: Subject, now) -> dict[str, int]:
     ticket_ids = list(tickets_of(subject).values_list("pk", flat=True))
+    surveys = erase_surveys(survey_ids=surveys_of(subject, ticket_ids).values_list("pk", flat=True), now=now)
     tickets = erase_tickets(ticket_ids=ticket_ids, now=now)
     other_claims = Claim.objects.filter(claimant_id__in=subject.customer_ids).exclude(ticket_id__in=ticket_ids)
-    return {"tickets": tickets, "claims": erase_claims(claim_ids=other_claims.values_list("pk", flat=True))}
+    return {"tickets": tickets, "claims": erase_claims(claim_ids=other_claims.values_list("pk", flat=True)),
+            "surveys": surveys}

@@ -49,3 +49,35 @@ PUBLIC_FORM_ENABLED = Rule("tickets.public_form_enabled", True, _("Public web fo
 # Knowledge base: how many suggestions the ticket page shows.
 KB_SUGGESTIONS = Rule("tickets.kb_suggestions", 5, _("Knowledge base: suggestions shown on a ticket"), kind="int",
                       min_value=0, max_value=20)
+
+# Satisfaction surveys (DOMAIN.md §7): CSAT after a ticket closes, NPS after a sampled delivery.
+SURVEY_CSAT_ENABLED = Rule("tickets.survey_csat_enabled", True, _("Surveys: ask for CSAT after a ticket closes"),
+                           kind="bool")
+SURVEY_NPS_SAMPLE_PERCENT = Rule("tickets.survey_nps_sample_percent", 10,
+                                 _("Surveys: share of deliveries asked for NPS (%)"), kind="int",
+                                 min_value=0, max_value=100)
+SURVEY_CSAT_WINDOW_HOURS = Rule("tickets.survey_csat_window_hours", 72,
+                                _("Surveys: the sweep asks about tickets closed within (hours)"), kind="int",
+                                min_value=1, max_value=24 * 30)
+SURVEY_NPS_WINDOW_HOURS = Rule("tickets.survey_nps_window_hours", 48,
+                               _("Surveys: the sweep asks about deliveries within (hours)"), kind="int",
+                               min_value=1, max_value=24 * 30)
+SURVEY_PERSON_COOLDOWN_DAYS = Rule("tickets.survey_person_cooldown_days", 30,
+                                   _("Surveys: at most one survey per person within (days)"), kind="int",
+                                   min_value=0, max_value=365)
+SURVEY_LINK_VALID_DAYS = Rule("tickets.survey_link_valid_days", 14, _("Surveys: an answer link is valid for (days)"),
+                              kind="int", min_value=1, max_value=90)
+SURVEY_MAX_SEND_ATTEMPTS = Rule("tickets.survey_max_send_attempts", 5,
+                                _("Surveys: give up sending after this many failed attempts"), kind="int",
+                                min_value=1, max_value=20)
+SURVEY_RESEND_AFTER_MINUTES = Rule("tickets.survey_resend_after_minutes", 2,
+                                   _("Surveys: the sweep queues a survey still unsent after (minutes)"),
+                                   kind="int", min_value=1, max_value=24 * 60)
+SURVEY_CSAT_FOLLOW_UP_AT_MOST = Rule("tickets.survey_csat_follow_up_at_most", 2,
+                                     _("Surveys: a CSAT score at or below this opens a follow-up ticket"),
+                                     kind="int", min_value=1, max_value=5)
+SURVEY_NPS_FOLLOW_UP_AT_MOST = Rule("tickets.survey_nps_follow_up_at_most", 6,
+                                    _("Surveys: an NPS score at or below this opens a follow-up ticket"),
+                                    kind="int", min_value=0, max_value=10)
+SURVEY_COMMENT_MAX_LENGTH = Rule("tickets.survey_comment_max_length", 1000,
+                                 _("Surveys: longest comment (characters)"), kind="int", min_value=50, max_value=5000)

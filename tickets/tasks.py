@@ -11,15 +11,16 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from tenancy.models import Tenant
-from tenancy.tasks import TenantTask
+from tenancy.tasks import TRANSIENT_RETRY, TenantTask, retry_on
 
 from .channels import TransientDeliveryError
+from .gateways import GatewayTransientError
 from .models import DeliveryStatus, OutboundMessage
-from .services import claims, conversation, sla_sweep
+from .services import claims, conversation, sla_sweep, surveys
 
 MAX_DELIVERY_RETRIES = 5
 RESEND_AFTER = dt.timedelta(minutes=2)
@@ -71,4 +72,53 @@ def platform_outbound_sweep() -> int:
     tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
     for tenant_id in tenant_ids:
         outbound_sweep.delay(tenant_id=tenant_id)
+    return len(tenant_ids)
+
+
+# --- satisfaction surveys (DOMAIN.md §7) -------------------------------------------------------
+# Sending is idempotent twice over: only a pending survey is sent (row lock, SKIP LOCKED), and the
+# gateway is given the survey's public id as idempotency key, so a redelivered message (acks_late,
+# a worker killed mid-send) sends nothing twice.
+
+@shared_task(base=TenantTask, bind=True, name="tickets.tasks.surveys_send_batch", acks_late=True,
+             ignore_result=True, **retry_on(GatewayTransientError))
+def surveys_send_batch(self, *, tenant_id: int, survey_ids: list[int]) -> dict:
+    """Send each survey of the batch. A transient failure of one survey does not undo the others
+    (they commit with this run); the failed ones are queued again with backoff after commit,
+    until their attempts reach the rule's maximum and they are marked failed."""
+    sent, retry = 0, []
+    for survey_id in survey_ids:
+        try:
+            sent += surveys.survey_send(survey_id=survey_id)
+        except GatewayTransientError:
+            retry.append(survey_id)
+    if retry:
+        countdown = surveys.survey_retry_countdown(retry)
+        transaction.on_commit(lambda: surveys_send_batch.apply_async(
+            kwargs={"tenant_id": tenant_id, "survey_ids": retry}, countdown=countdown))
+    return {"sent": sent, "retrying": len(retry)}
+
+
+@shared_task(base=TenantTask, name="tickets.tasks.survey_csat_create", acks_late=True, ignore_result=True,
+             **TRANSIENT_RETRY)
+def survey_csat_create(*, tenant_id: int, ticket_id: int) -> bool:
+    """The CSAT survey of a ticket that just closed (idempotent: one per ticket by constraint)."""
+    return surveys.survey_csat_create(ticket_id=ticket_id) is not None
+
+
+@shared_task(base=TenantTask, name="tickets.tasks.survey_sweep", acks_late=True, ignore_result=True,
+             track_runs=True, **TRANSIENT_RETRY)
+def survey_sweep(*, tenant_id: int, pending_older_than_seconds: int | None = None) -> dict:
+    """Create due surveys (closed tickets, sampled deliveries) and queue the pending ones whose
+    message may have been lost (older than SURVEY_RESEND_AFTER_MINUTES, or the given seconds)."""
+    older_than = None if pending_older_than_seconds is None else dt.timedelta(seconds=pending_older_than_seconds)
+    return surveys.survey_sweep(pending_older_than=older_than)
+
+
+@shared_task(name="tickets.tasks.platform_survey_sweep", ignore_result=True)
+def platform_survey_sweep() -> int:
+    """One survey sweep per active tenant."""
+    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        survey_sweep.delay(tenant_id=tenant_id)
     return len(tenant_ids)

@@ -1,5 +1,5 @@
 """Routes of the tickets app's pages: each area's views module lists its own."""
-from .views import claims, console, desk, exceptions, kb, sla, tickets
+from .views import claims, console, desk, exceptions, kb, sla, surveys, tickets
 
 app_name = "tickets"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     *sla.urlpatterns,
     *kb.urlpatterns,
     *claims.urlpatterns,
+    *surveys.urlpatterns,
 ]
 
-public_urlpatterns = console.public_urlpatterns
+public_urlpatterns = console.public_urlpatterns + surveys.public_urlpatterns

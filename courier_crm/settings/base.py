@@ -293,3 +293,48 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("CRM_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# --- surveys (issue 10) -----------------------------------------------------------------------
+# How survey links reach people (tickets.gateways): "live" (SMTP email, SMS/WeChat webhooks),
+# "file" (one JSON file per message in CRM_SURVEY_OUTBOX_DIR) or "console" (the log). Production
+# settings send for real; development and tests write files.
+CRM_SURVEY_GATEWAY = env.str("CRM_SURVEY_GATEWAY", default="file")  # production.py: "live"
+CRM_SURVEY_OUTBOX_DIR = env.str("CRM_SURVEY_OUTBOX_DIR", default=str(BASE_DIR / ".data" / "survey-outbox"))
+# A pause before each file write (milliseconds): the fault tests use it to kill a worker mid-send.
+CRM_SURVEY_FILE_DELAY_MS = env.int("CRM_SURVEY_FILE_DELAY_MS", default=0)
+CRM_SMS_WEBHOOK_URL = env.str("CRM_SMS_WEBHOOK_URL", default="")
+CRM_WECHAT_WEBHOOK_URL = env.str("CRM_WECHAT_WEBHOOK_URL", default="")
+CRM_SURVEY_WEBHOOK_SECRET = env.str("CRM_SURVEY_WEBHOOK_SECRET", default="")
+CRM_SURVEY_WEBHOOK_TIMEOUT = env.float("CRM_SURVEY_WEBHOOK_TIMEOUT", default=10.0)
+# The domain in survey emails' Message-IDs, and the address the links in messages start with.
+CRM_SURVEY_MESSAGE_ID_DOMAIN = env.str("CRM_SURVEY_MESSAGE_ID_DOMAIN", default="courier-crm.local")
+CRM_PUBLIC_BASE_URL = env.str("CRM_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# The public answer page is throttled per IP (tenancy.throttling).
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["public_survey"] = env.str("CRM_THROTTLE_PUBLIC_SURVEY", default="20/min")
+
+# --- background jobs (issue 10) ---------------------------------------------------------------
+# Publishing a task must not hang a web request while Redis is down: two quick retries (under a
+# second in all), then the error, which `enqueue_on_commit` logs; the job's sweep finds the row
+# by its state and queues it again (ARCHITECTURE.md §6).
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A message taken but not acknowledged (acks_late, or a retry waiting for its countdown) goes
+    # back to the queue after this long. It must outlast the longest task and the longest retry
+    # countdown (600 s), or a task still running would be delivered to a second worker; six hours
+    # is far above both, and a host that died is covered sooner by each job's sweep.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 3600),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
+# A task that raised (after its retries) is acknowledged, not redelivered: the same input fails
+# the same way, so it becomes a dead letter that a tenant admin can send again once fixed.
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
+# A worker process killed mid-task (OOM, SIGKILL) does not put the message back at once: a task
+# that kills its worker would otherwise loop forever. Its job's sweep picks the work up by state.
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+# When the broker connection drops, long-running acks_late tasks are cancelled: their messages are
+# redelivered, and running them twice at the same time is what acks_late must never cause.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True

@@ -27,3 +27,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# Survey links go out for real: SMTP email and the SMS / WeChat webhooks (tickets.gateways).
+CRM_SURVEY_GATEWAY = env.str("CRM_SURVEY_GATEWAY", default="live")

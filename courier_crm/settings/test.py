@@ -20,3 +20,8 @@ import tempfile  # noqa: E402
 MEDIA_ROOT = tempfile.mkdtemp(prefix="crm-test-media-")
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# --- surveys (issue 10) -----------------------------------------------------------------------
+# Survey messages go to files in a per-run temporary folder (tickets.gateways.FileGateway).
+CRM_SURVEY_GATEWAY = env.str("CRM_SURVEY_GATEWAY", default="file")
+CRM_SURVEY_OUTBOX_DIR = env.str("CRM_SURVEY_OUTBOX_DIR", default=tempfile.mkdtemp(prefix="crm-test-surveys-"))

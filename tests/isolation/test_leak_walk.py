@@ -23,6 +23,7 @@ from tenancy.rls import tenant_models
 from tenancy.scoping import tenant_scope
 
 from .plant_compliance import plant_compliance_objects
+from .plant_issue10 import plant_issue10_objects
 from .walk import (
     CANARY,
     FOREIGN_KEY_FIELDS,
@@ -48,6 +49,8 @@ HTML_OBJECT_ROUTES = {
     "tenancy:api_token_revoke": lambda tw: {"pk": tw.token.pk},
     "tenancy:reveal": lambda tw: {"model_label": "tenancy.membership", "pk": tw.members["agent"].pk,
                                   "field": "work_phone"},
+    "tickets:ticket_survey_panel": lambda tw: {"pk": tw.desk.ticket.pk},
+    "tenancy:dead_letter_action": lambda tw: {"pk": tw.issue10.dead.pk, "action": "dismiss"},
     "customers:detail": lambda tw: {"pk": tw.cust.account.pk},
     "customers:edit": lambda tw: {"pk": tw.cust.account.pk},
     "customers:phone_add": lambda tw: {"pk": tw.cust.account.pk},
@@ -276,6 +279,9 @@ ALLOWLIST = {
     "p/<slug:tenant_code>/lead/": (
         "The public lead form: anonymous by design and addressed by company code; it can only add a new lead to "
         "the named company (tests/customers/test_sales_views.py covers it)."),
+    "s/<str:token>/": (
+        "The public survey answer page: anonymous by design, reached only through a signed, expiring token that "
+        "names the company and the survey (tests/tickets/test_surveys.py covers tampering, expiry and reuse)."),
     "platform-admin/": "Django admin for platform staff (is_staff) only: it registers only the global "
                        "Tenant/User/ApiToken tables and no tenant-owned model; tenant roles are sent to its login.",
 }
@@ -328,6 +334,7 @@ def test_every_route_is_walked_or_allowlisted(world):
     plant_claim_objects(world)
     plant_penalty_objects(world)
     plant_compliance_objects(world)
+    plant_issue10_objects(world)
     world.a.token = _a_token(world)
     unknown = []
     for route in walked_routes():
@@ -477,6 +484,7 @@ def test_leak_walk(walls, world, role):
     plant_claim_objects(world)
     plant_penalty_objects(world)
     plant_compliance_objects(world)
+    plant_issue10_objects(world)
     world.a.token = _a_token(world)
     with tenant_scope(world.a.tenant):
         from compliance.services import access_log_record

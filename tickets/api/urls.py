@@ -3,12 +3,12 @@ registers its viewsets on the router and may list extra paths."""
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import claims, kb, sla, tickets
+from . import claims, kb, sla, surveys, tickets
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.include_format_suffixes = False
-for area in (tickets, sla, kb, claims):
+for area in (tickets, sla, kb, claims, surveys):
     area.register(router)
 
 urlpatterns = [

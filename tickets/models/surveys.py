@@ -71,8 +71,9 @@ class Survey(TenantScopedModel):
                                     name="survey_one_per_ticket"),
             models.UniqueConstraint(fields=["tenant", "waybill"], condition=Q(kind="nps"),
                                     name="survey_one_per_delivery"),
-            models.CheckConstraint(condition=Q(kind="csat", ticket__isnull=False) | Q(kind="nps", waybill__isnull=False),
-                                   name="survey_subject_by_kind"),
+            models.CheckConstraint(
+                condition=Q(kind="csat", ticket__isnull=False) | Q(kind="nps", waybill__isnull=False),
+                name="survey_subject_by_kind"),
             models.CheckConstraint(
                 condition=Q(score__isnull=True) | Q(kind="csat", score__gte=1, score__lte=5)
                 | Q(kind="nps", score__gte=0, score__lte=10),

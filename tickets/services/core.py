@@ -202,6 +202,14 @@ def ticket_transition(*, actor: User | None, ticket: Ticket, to_status: str, not
         ticket.save()
         TicketEvent.objects.create(ticket=ticket, kind=TicketEventKind.STATUS, actor=actor, from_status=from_status,
                                    to_status=to_status, body=note.strip())
+        if to_status == TicketStatus.CLOSED:
+            # The CSAT survey (tickets.services.surveys) after commit; the survey sweep makes up
+            # for a lost message.
+            from tenancy.tasks import enqueue_on_commit
+
+            from ..tasks import survey_csat_create
+
+            enqueue_on_commit(survey_csat_create, tenant_id=ticket.tenant_id, ticket_id=ticket.pk)
     return ticket
 
 
