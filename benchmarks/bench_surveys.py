@@ -20,7 +20,7 @@ Redis: database 11 of 127.0.0.1:6379, flushed at the start (no other consumer ma
    script polls the database every 0.2 s until every survey is sent (or failed) or `--timeout`.
    Figures: surveys/s from the first `sent_at` to the last (database clock, the figure against the
    target of 200/s); surveys/s over wall clock from worker start to the last send seen (includes
-   the workers' start-up); files and sent.log lines in the outbox (must equal the surveys).
+   the workers' start-up); message files in the outbox (must equal the surveys).
 4. `--profile`: one batch of 100 new pending surveys sent in this process with `survey_send` under
    cProfile: seconds, SQL statements per survey (`CaptureQueriesContext`), the top functions by
    cumulative time into out/bench_surveys.profile.txt.
@@ -194,7 +194,6 @@ def measure(tenant, env: dict, count: int, workers: int, timeout: float) -> dict
     state = progress(tenant)
     sent = state["by_status"].get("sent", 0)
     db_seconds = (state["last"] - state["first"]).total_seconds() if sent > 1 else None
-    log_lines = (OUTBOX / "sent.log").read_text().splitlines() if (OUTBOX / "sent.log").exists() else []
     result = {
         "surveys": count, "queued": queued, "workers": workers, "by_status": state["by_status"],
         "first_sent_at": state["first"].astimezone(UTC).isoformat() if state["first"] else None,
@@ -205,7 +204,7 @@ def measure(tenant, env: dict, count: int, workers: int, timeout: float) -> dict
         "per_second_wall_incl_startup": round(sent / (last_seen - started), 1) if last_seen else None,
         "wall_seconds_first_to_last_seen": round(last_seen - first_seen, 2) if first_seen and last_seen else None,
         "outbox_files": sum(1 for _ in OUTBOX.glob("*.json")),
-        "sent_log_lines": len(log_lines), "sent_log_distinct": len(set(log_lines)),
+        "outbox_leftover_temporaries": sum(1 for _ in OUTBOX.glob(".sending-*")),
         "load_before": load_before, "load_after": load(),
     }
     result["target_per_second"] = TARGET_PER_SECOND

@@ -86,6 +86,7 @@ class TenantTask(Task):
 
     abstract = True
     track_runs = False
+    scope_per_item = False
 
     def __call__(self, *args, **kwargs):
         tenant_id = kwargs.get("tenant_id")
@@ -95,13 +96,11 @@ class TenantTask(Task):
             logger.warning("task %s skipped: tenant %s is not active", self.name, tenant_id)
             return None
         if not self.track_runs:
-            with tenant_scope(tenant_id):
-                return super().__call__(*args, **kwargs)
+            return self._run_body(tenant_id, args, kwargs)
         self._record_start(tenant_id)
         started = time.monotonic()
         try:
-            with tenant_scope(tenant_id):
-                result = super().__call__(*args, **kwargs)
+            result = self._run_body(tenant_id, args, kwargs)
         except (Retry, Ignore, Reject):
             raise  # control flow, not a failure: a retry is recorded by on_retry with its cause
         except Exception as exc:
@@ -110,6 +109,15 @@ class TenantTask(Task):
             raise
         self._record_end(tenant_id, JobOutcome.OK, started, "" if result is None else result)
         return result
+
+    def _run_body(self, tenant_id: int, args, kwargs):
+        """The body in one tenant scope (one transaction), or, for a `scope_per_item` task, as is:
+        such a body opens a scope per item so each item commits on its own (a batch whose items
+        have outside effects, like sending a message, must not undo the ones already done)."""
+        if self.scope_per_item:
+            return super().__call__(*args, **kwargs)
+        with tenant_scope(tenant_id):
+            return super().__call__(*args, **kwargs)
 
     # --- run tracking -----------------------------------------------------------------------
 

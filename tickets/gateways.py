@@ -8,8 +8,8 @@
   an `Idempotency-Key` header and an HMAC-SHA256 signature of the body (`CRM_SURVEY_WEBHOOK_SECRET`).
   5xx answers, timeouts and connection errors are transient; 4xx answers are permanent.
 - "file": one JSON file per message in `CRM_SURVEY_OUTBOX_DIR`, named by the idempotency key and
-  created exclusively (O_EXCL), so a second send of the same survey writes nothing — the way a
-  provider honouring idempotency keys behaves; each first delivery appends one line to sent.log.
+  made by an exclusive hard link, so a second send of the same survey writes nothing — the way a
+  provider honouring idempotency keys behaves.
 - "console": the message goes to the log (development without any gateway).
 
 A gateway never touches the database: the caller records the outcome."""
@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import smtplib
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -75,7 +76,12 @@ def _require_recipient(message: SurveyMessage) -> None:
 
 
 class FileGateway(Gateway):
-    """Development and tests: `<outbox>/<key>.json`, created exclusively, plus a line in sent.log."""
+    """Development and tests: one `<outbox>/<key>.json` per delivered message.
+
+    The file appears whole and at most once: the message is written to a temporary file and
+    hard-linked to its final name, which fails if that name exists (the key was delivered before,
+    like a provider honouring idempotency keys). The link is the one step that delivers, so a
+    process killed at any point leaves the message either delivered once or not at all."""
 
     def __init__(self, directory: str | os.PathLike, delay_ms: int = 0):
         self.directory = Path(directory)
@@ -85,17 +91,21 @@ class FileGateway(Gateway):
         _require_recipient(message)
         if self.delay_ms:
             time.sleep(self.delay_ms / 1000)
+        path = self.directory / f"{idempotency_key}.json"
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            path = self.directory / f"{idempotency_key}.json"
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
+            if path.exists():
                 return str(path)  # delivered before: the key makes the second send a no-op
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"idempotency_key": idempotency_key, **asdict(message)}, handle, ensure_ascii=False)
-            with open(self.directory / "sent.log", "a", encoding="utf-8") as log:
-                log.write(f"{idempotency_key}\n")
+            fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".sending-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump({"idempotency_key": idempotency_key, **asdict(message)}, handle, ensure_ascii=False)
+                try:
+                    os.link(temporary, path)
+                except FileExistsError:
+                    pass  # another process delivered the same key a moment ago
+            finally:
+                os.unlink(temporary)
         except OSError as exc:
             raise GatewayTransientError(f"outbox not writable: {exc}") from exc
         return str(path)

@@ -9,12 +9,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from celery import shared_task
-from django.db import OperationalError, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from tenancy.models import Tenant
+from tenancy.scoping import tenant_scope
 from tenancy.tasks import TRANSIENT_RETRY, TenantTask, retry_on
 
 from .channels import TransientDeliveryError
@@ -22,12 +24,14 @@ from .gateways import GatewayTransientError
 from .models import DeliveryStatus, OutboundMessage
 from .services import claims, conversation, sla_sweep, surveys
 
+logger = logging.getLogger(__name__)
+
 MAX_DELIVERY_RETRIES = 5
 RESEND_AFTER = dt.timedelta(minutes=2)
 
 
 @shared_task(base=TenantTask, name="tickets.tasks.sla_sweep_tenant", acks_late=True, ignore_result=True,
-             autoretry_for=(OperationalError,), retry_backoff=True, retry_backoff_max=120, max_retries=3)
+             track_runs=True, **TRANSIENT_RETRY)
 def sla_sweep_tenant(*, tenant_id: int) -> dict:
     """Warn, mark breaches and escalate the open tickets of one tenant, and warn and mark the
     claims whose decision clock runs out (both idempotent)."""
@@ -56,7 +60,9 @@ def outbound_deliver(self, *, tenant_id: int, message_id: int) -> str:
         raise self.retry(exc=exc, countdown=min(600, 15 * 2 ** self.request.retries)) from exc
 
 
-@shared_task(base=TenantTask, name="tickets.tasks.outbound_sweep", acks_late=True, ignore_result=True)
+# acks_late: reads state and queues deliveries, each idempotent (only a pending message is sent).
+@shared_task(base=TenantTask, name="tickets.tasks.outbound_sweep", acks_late=True, ignore_result=True,
+             track_runs=True, **TRANSIENT_RETRY)
 def outbound_sweep(*, tenant_id: int) -> int:
     """Re-enqueue pending messages older than a couple of minutes (their task was lost)."""
     ids = list(OutboundMessage.objects.filter(status=DeliveryStatus.PENDING,
@@ -81,21 +87,20 @@ def platform_outbound_sweep() -> int:
 # a worker killed mid-send) sends nothing twice.
 
 @shared_task(base=TenantTask, bind=True, name="tickets.tasks.surveys_send_batch", acks_late=True,
-             ignore_result=True, **retry_on(GatewayTransientError))
+             ignore_result=True, scope_per_item=True, **retry_on(GatewayTransientError))
 def surveys_send_batch(self, *, tenant_id: int, survey_ids: list[int]) -> dict:
-    """Send each survey of the batch. A transient failure of one survey does not undo the others
-    (they commit with this run); the failed ones are queued again with backoff after commit,
-    until their attempts reach the rule's maximum and they are marked failed."""
-    sent, retry = 0, []
-    for survey_id in survey_ids:
-        try:
-            sent += surveys.survey_send(survey_id=survey_id)
-        except GatewayTransientError:
-            retry.append(survey_id)
+    """Send each survey of the batch, each in its own transaction (scope_per_item). A transient
+    failure of one survey does not hold up the others: the failed ones are queued again with
+    backoff, until their attempts reach the rule's maximum and they are marked failed. If the
+    broker is down for that, they stay pending and the sweep queues them."""
+    sent, retry = surveys.surveys_send(tenant_id=tenant_id, survey_ids=survey_ids)
     if retry:
-        countdown = surveys.survey_retry_countdown(retry)
-        transaction.on_commit(lambda: surveys_send_batch.apply_async(
-            kwargs={"tenant_id": tenant_id, "survey_ids": retry}, countdown=countdown))
+        with tenant_scope(tenant_id):
+            countdown = surveys.survey_retry_countdown(retry)
+        try:
+            surveys_send_batch.apply_async(kwargs={"tenant_id": tenant_id, "survey_ids": retry}, countdown=countdown)
+        except BrokerError as exc:
+            logger.warning("broker unavailable, %d surveys left to the sweep: %s", len(retry), exc)
     return {"sent": sent, "retrying": len(retry)}
 
 

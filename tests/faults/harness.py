@@ -150,31 +150,24 @@ class Worker:
 
 
 class Outbox:
-    """The file gateway's directory: one `<idempotency key>.json` per delivered message and one line
-    per delivery in `sent.log`."""
+    """The file gateway's directory: one `<idempotency key>.json` per delivered message, made by
+    an exclusive hard link (tickets.gateways.FileGateway), so a file is a delivery."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    @property
-    def log(self) -> Path:
-        return self.path / "sent.log"
-
-    def log_lines(self) -> list[str]:
-        try:
-            return self.log.read_text().splitlines()
-        except FileNotFoundError:
-            return []
-
     def sent_count(self) -> int:
-        try:
-            with self.log.open("rb") as handle:
-                return sum(1 for _ in handle)
-        except FileNotFoundError:
-            return 0
+        return sum(1 for _ in self.path.glob("*.json"))
 
     def message_keys(self) -> set[str]:
         return {p.stem for p in self.path.glob("*.json")}
+
+    def messages(self) -> list[dict]:
+        return [json.loads(p.read_text()) for p in sorted(self.path.glob("*.json"))]
+
+    def leftovers(self) -> list[str]:
+        """Temporary files of sends that died before their link (harmless, but counted)."""
+        return [p.name for p in self.path.glob(".sending-*")]
 
 
 class Rig:

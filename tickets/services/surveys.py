@@ -8,11 +8,11 @@ SURVEY_PERSON_COOLDOWN_DAYS, counting the surveys of the same batch. The partial
 constraints (one per ticket, one per delivery) and INSERT … ON CONFLICT DO NOTHING make creating
 twice harmless, whoever runs first.
 
-Sending. `survey_send` locks a pending survey with SKIP LOCKED (a second worker holding the same
-id moves on), sends through the gateway with the survey's public id as idempotency key (a provider
-that saw the key drops the repeat), and marks it sent. A transient gateway error counts an attempt
-and is raised for the task to retry; after SURVEY_MAX_SEND_ATTEMPTS, or on a permanent error, the
-survey is failed.
+Sending. `survey_deliver` locks a pending survey with SKIP LOCKED (a second worker holding the
+same id moves on), sends through the gateway with the survey's public id as idempotency key (a
+provider that saw the key drops the repeat), and marks it sent; a batch (`surveys_send`) commits
+each survey on its own. A transient gateway error counts an attempt and the survey is tried again
+with backoff; after SURVEY_MAX_SEND_ATTEMPTS, or on a permanent error, the survey is failed.
 
 Answering. One answer per survey, by a conditional UPDATE (… WHERE answered_at IS NULL); a low
 score opens a follow-up ticket for a person in the same transaction."""
@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from compliance.selectors.consent import consent_allowed
 from tenancy.models import Tenant
-from tenancy.scoping import current_tenant_id
+from tenancy.scoping import current_tenant_id, tenant_scope
 from tenancy.tasks import enqueue_on_commit
 
 from .. import rules
@@ -266,46 +266,81 @@ def _message(survey: Survey, tenant: Tenant) -> SurveyMessage:
                          tenant_code=tenant.code, kind=survey.kind)
 
 
+SENT, SKIPPED, RETRY, FAILED = "sent", "skipped", "retry", "failed"
+
+
+@dataclass(frozen=True)
+class SendContext:
+    """What every send of a batch needs from the company, read once per batch."""
+
+    tenant: Tenant
+    link_valid_days: int
+    max_attempts: int
+
+
+def send_context() -> SendContext:
+    return SendContext(tenant=Tenant.objects.get(pk=current_tenant_id()),
+                       link_valid_days=rules.SURVEY_LINK_VALID_DAYS.value(),
+                       max_attempts=rules.SURVEY_MAX_SEND_ATTEMPTS.value())
+
+
+def survey_deliver(*, survey_id: int, context: SendContext) -> str:
+    """Send one pending survey in the caller's transaction; returns SENT, SKIPPED (not pending, or
+    another worker holds it), RETRY (a transient error, attempt counted) or FAILED.
+
+    Rows are written with queryset updates: the columns are plain values, and a model save would
+    re-check every foreign key's tenant with a query each (the batch's cost is its round trips)."""
+    survey = (Survey.objects.select_for_update(skip_locked=True, of=("self",)).select_related("ticket")
+              .filter(pk=survey_id, status=SurveyStatus.PENDING).first())
+    if survey is None:
+        return SKIPPED
+    row = Survey.objects.filter(pk=survey.pk)
+    now = timezone.now()
+    try:
+        get_gateway(survey.channel).send(_message(survey, context.tenant), idempotency_key=str(survey.public_id))
+    except GatewayPermanentError as exc:
+        row.update(attempts=survey.attempts + 1, status=SurveyStatus.FAILED, last_error=str(exc)[:300])
+        return FAILED
+    except GatewayTransientError as exc:
+        attempts = survey.attempts + 1
+        gave_up = attempts >= context.max_attempts
+        row.update(attempts=attempts, last_error=str(exc)[:300],
+                   status=SurveyStatus.FAILED if gave_up else SurveyStatus.PENDING)
+        return FAILED if gave_up else RETRY
+    row.update(attempts=survey.attempts + 1, status=SurveyStatus.SENT, sent_at=now, last_error="",
+               expires_at=now + dt.timedelta(days=context.link_valid_days))
+    if survey.kind == SurveyKind.CSAT:
+        TicketEvent.objects.create(ticket_id=survey.ticket_id, kind=TicketEventKind.SURVEY_SENT,
+                                   created_at=now, data={"survey": survey.pk, "channel": survey.channel})
+    return SENT
+
+
 def survey_send(*, survey_id: int) -> bool:
-    """Send one pending survey; True if this call sent it (see the module doc)."""
-    failure: GatewayTransientError | None = None
+    """Send one pending survey (its own savepoint inside the caller's scope); True if this call
+    sent it. A transient gateway error is raised after the counted attempt is written, for the
+    caller to retry; the caller's transaction keeps the count when it commits."""
     with transaction.atomic():
-        survey = (Survey.objects.select_for_update(skip_locked=True, of=("self",)).select_related("ticket")
-                  .filter(pk=survey_id, status=SurveyStatus.PENDING).first())
-        if survey is None:
-            return False  # sent, answered or failed already, or another worker holds it now
-        tenant = Tenant.objects.get(pk=current_tenant_id())
-        now = timezone.now()
-        try:
-            get_gateway(survey.channel).send(_message(survey, tenant), idempotency_key=str(survey.public_id))
-        except GatewayPermanentError as exc:
-            survey.attempts += 1
-            survey.status = SurveyStatus.FAILED
-            survey.last_error = str(exc)[:300]
-            survey.save(update_fields=["attempts", "status", "last_error"])
-            return False
-        except GatewayTransientError as exc:
-            survey.attempts += 1
-            survey.last_error = str(exc)[:300]
-            if survey.attempts >= rules.SURVEY_MAX_SEND_ATTEMPTS.value():
-                survey.status = SurveyStatus.FAILED
-            survey.save(update_fields=["attempts", "status", "last_error"])
-            failure = exc if survey.status == SurveyStatus.PENDING else None
-        else:
-            survey.attempts += 1
-            survey.status = SurveyStatus.SENT
-            survey.sent_at = now
-            survey.expires_at = now + dt.timedelta(days=rules.SURVEY_LINK_VALID_DAYS.value())
-            survey.last_error = ""
-            survey.save(update_fields=["attempts", "status", "sent_at", "expires_at", "last_error"])
-            if survey.kind == SurveyKind.CSAT:
-                TicketEvent.objects.create(ticket_id=survey.ticket_id, kind=TicketEventKind.SURVEY_SENT,
-                                           created_at=now, data={"survey": survey.pk, "channel": survey.channel})
-            return True
-    # Raised after the block so the counted attempt is kept (the caller's retry sends again).
-    if failure is not None:
-        raise failure
-    return False
+        outcome = survey_deliver(survey_id=survey_id, context=send_context())
+    if outcome == RETRY:
+        raise GatewayTransientError(Survey.objects.values_list("last_error", flat=True).get(pk=survey_id))
+    return outcome == SENT
+
+
+def surveys_send(*, tenant_id: int, survey_ids: list[int]) -> tuple[int, list[int]]:
+    """Send a batch, each survey in its own transaction: what the gateway accepted is committed
+    at once, so a worker killed (or a later survey failing) never undoes a survey already
+    delivered, and a redelivered batch finds those no longer pending. Runs outside a tenant
+    scope and opens one per survey. Returns (sent, ids to try again)."""
+    with tenant_scope(tenant_id):
+        context = send_context()
+    sent, retry = 0, []
+    for survey_id in survey_ids:
+        with tenant_scope(tenant_id):
+            outcome = survey_deliver(survey_id=survey_id, context=context)
+        sent += outcome == SENT
+        if outcome == RETRY:
+            retry.append(survey_id)
+    return sent, retry
 
 
 def survey_retry_countdown(survey_ids: list[int]) -> int:
@@ -432,6 +467,7 @@ def survey_erase(*, survey_ids, now: dt.datetime) -> int:
 
 __all__ = [
     "SurveyAlreadyAnswered", "SurveyCandidate", "SurveyExpired", "nps_sampled", "survey_answer",
-    "survey_csat_create", "survey_erase", "survey_link", "survey_send", "survey_sweep", "surveys_create",
+    "survey_csat_create", "survey_deliver", "survey_erase", "survey_link", "survey_send", "survey_sweep",
+    "surveys_create", "surveys_send",
     "surveys_create_due", "surveys_dispatch_pending",
 ]
