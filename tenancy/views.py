@@ -141,6 +141,9 @@ def home(request):
         context["role_counts"] = [(Role(r).label, n) for r, n in selectors.role_counts().items()]
     if membership.role == Role.AUDITOR:
         context["recent_access"] = access_log_list()[:20]
+    from reports.selectors import role_home_slices
+
+    context.update(role_home_slices(user=request.user, membership=membership))
     return render(request, "tenancy/home.html", context)
 
 

@@ -1,7 +1,7 @@
 """Demo satisfaction surveys of a company (call from `manage.py seed_demo` after the demo tickets
 and waybills exist): answered CSAT and NPS surveys spread over the last six months so the trend
 charts have shape, a few detractors with their follow-up tickets, and some surveys still pending
-or sent. Phone numbers are the demo's own (138 0000 xxxx); consent is not consulted here because
+or sent. Phone numbers are made-up 138 numbers; consent is not consulted here because
 these rows stand for surveys already sent in the past."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.utils import timezone
 from shipments.models import Waybill, WaybillStatus
 from tenancy.scoping import tenant_scope
 
-from .models import Survey, SurveyChannel, SurveyKind, SurveyStatus, Ticket
+from .models import DONE_STATUSES, Survey, SurveyChannel, SurveyKind, SurveyStatus, Ticket
 from .services.surveys import _follow_up_open
 
 CSAT_WEIGHTS = [(5, 45), (4, 30), (3, 12), (2, 8), (1, 5)]
@@ -34,8 +34,8 @@ def seed_surveys_demo(tenant) -> dict:
     now = timezone.now()
     made = {"csat": 0, "nps": 0, "follow_ups": 0}
     with tenant_scope(tenant):
-        tickets = list(Ticket.objects.filter(surveys__isnull=True, merged_into__isnull=True)
-                       .order_by("id")[:120])
+        tickets = list(Ticket.objects.filter(surveys__isnull=True, merged_into__isnull=True,
+                                             status__in=DONE_STATUSES).order_by("id")[:120])
         waybills = list(Waybill.objects.filter(status=WaybillStatus.DELIVERED)
                         .exclude(pk__in=Survey.objects.filter(kind=SurveyKind.NPS).values("waybill_id"))
                         .order_by("id")[:200])

@@ -14,6 +14,7 @@ from tenancy.scoping import tenant_scope
 from tenancy.services import platform_tenant_create
 from tickets.claims_demo import seed_claims_demo
 from tickets.demo import seed_service_desk
+from tickets.surveys_demo import seed_surveys_demo
 
 DEMO_PASSWORD = "Courier-Demo-2026"
 
@@ -125,6 +126,7 @@ class Command(BaseCommand):
             seed_claims_demo()
             seed_fines_demo()
             seed_compliance_demo()
+            seed_surveys_demo(tenant)
 
     @staticmethod
     def _branch(code, name, kind, parent, province, city) -> Branch:
