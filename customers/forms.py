@@ -19,6 +19,7 @@ from .models import (
     DeliveryWindow,
     Industry,
     LostReason,
+    RetentionOutcome,
     SettlementType,
     SourceChannel,
     Tag,
@@ -309,3 +310,37 @@ class SalesTeamForm(forms.Form):
         self.fields["members"].queryset = sales_managers()
         self.fields["members"].label_from_instance = lambda m: m.user.display_name
         self.fields["leader"].queryset = sales_managers()
+
+
+# --- retention tasks ---------------------------------------------------------------------------
+
+class RetentionFilterForm(forms.Form):
+    """The retention list's tab and filters; anything unknown falls back to the default."""
+
+    TABS = [("mine", _("Mine")), ("team", _("Team queue")), ("open", _("All open")), ("closed", _("Closed"))]
+    RISKS = [("", _("Any risk")), ("high", _("High")), ("medium", _("Medium")), ("low", _("Low"))]
+
+    tab = forms.ChoiceField(choices=TABS, required=False)
+    risk = forms.ChoiceField(label=_("Risk"), choices=RISKS, required=False)
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+    after = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
+
+    def filters(self) -> dict:
+        data = self.cleaned_data if self.is_valid() else {}
+        return {"tab": data.get("tab") or "mine", "risk": data.get("risk") or "",
+                "overdue": bool(data.get("overdue"))}
+
+
+class RetentionCloseForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=BLANK + RetentionOutcome.choices)
+    note = forms.CharField(label=_("What was done"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text=_("Required when the customer was lost or nothing was done."))
+
+
+class RetentionReassignForm(forms.Form):
+    assignee = MembershipChoiceField(label=_("Assign to"), queryset=Membership.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = sales_managers()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tenancy.tasks import TenantTask
+from tenancy.tasks import TRANSIENT_RETRY, TenantTask
 
 from . import importing
 
@@ -31,7 +31,8 @@ def customer_import_run(*, tenant_id: int, import_id: int) -> str | None:
     return imp.status if imp else None
 
 
-@shared_task(base=TenantTask, name="customers.import_tasks.customer_import_sweep", acks_late=True, ignore_result=True)
+@shared_task(base=TenantTask, name="customers.import_tasks.customer_import_sweep", acks_late=True, ignore_result=True,
+             track_runs=True, **TRANSIENT_RETRY)
 def customer_import_sweep(*, tenant_id: int) -> dict:
     """Requeue imports whose message was lost; wipe checked files nobody confirmed."""
     return importing.import_sweep()

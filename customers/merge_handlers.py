@@ -113,3 +113,28 @@ def _copy_consents(model, field: str, merged, survivor) -> int:
               recorded_at=answer.recorded_at).save()
         copied += 1
     return copied
+
+
+@merge_handler("customers.churnalert", "customer")
+def _churn_alerts(model, field, merged, survivor) -> int:
+    """Alerts are history: the merged customer's join the survivor's, except a day on which the
+    survivor has its own alert (one alert per customer and day) — that one is kept with its task."""
+    taken = set(model._default_manager.filter(customer=survivor).values_list("raised_on", flat=True))
+    return model._default_manager.filter(customer=merged).exclude(raised_on__in=taken).update(customer=survivor)
+
+
+@merge_handler("customers.retentiontask", "customer")
+def _retention_tasks(model, field, merged, survivor) -> int:
+    """One open task per customer: when both records have one, the merged record's task is closed
+    as "no action" (the survivor's task carries the work on); closed tasks join the survivor."""
+    from django.utils import timezone
+    from django.utils.translation import gettext
+
+    from .models import RetentionOutcome, RetentionStatus
+
+    qs = model._default_manager.filter(customer=merged)
+    if model._default_manager.filter(customer=survivor, status=RetentionStatus.OPEN).exists():
+        qs.filter(status=RetentionStatus.OPEN).update(
+            status=RetentionStatus.DONE, outcome=RetentionOutcome.NO_ACTION, closed_at=timezone.now(),
+            outcome_note=gettext("Closed by the merge: the surviving record's own task continues."))
+    return qs.update(customer=survivor)

@@ -46,3 +46,43 @@ SEGMENT_LABELS = {
     "monthly_settlement": _("Monthly settlement"),
     "high_return_rate": _("High return rate"),
 }
+
+# Churn scan (DOMAIN.md §7): each signal adds points to a 0–100 score; the score's band is the risk.
+CHURN_RECENT_DAYS = Rule("customers.churn_recent_days", 30, _("Churn: recent window (days)"), kind="int",
+                         min_value=7, max_value=90)
+CHURN_BASELINE_DAYS = Rule("customers.churn_baseline_days", 90,
+                           _("Churn: baseline window before the recent one (days)"), kind="int", min_value=30,
+                           max_value=365)
+CHURN_MIN_BASELINE_PARCELS = Rule("customers.churn_min_baseline_parcels", 10,
+                                  _("Churn: volume drop counts only with at least this many parcels in the baseline"),
+                                  kind="int", min_value=1)
+CHURN_VOLUME_DROP_MIN_PCT = Rule("customers.churn_volume_drop_min_pct", 30,
+                                 _("Churn: volume drop counts from this drop against the baseline (%)"),
+                                 kind="int", min_value=1, max_value=100)
+CHURN_VOLUME_DROP_POINTS_PER_PCT = Rule("customers.churn_volume_drop_points_per_pct", Decimal("0.80"),
+                                        _("Churn: points per percent of volume drop"), min_value=Decimal("0"),
+                                        max_value=Decimal("1"))
+CHURN_COMPLAINT_POINTS = Rule("customers.churn_complaint_points", 15,
+                              _("Churn: points per unresolved complaint"), kind="int", min_value=0, max_value=100)
+CHURN_COMPLAINT_MAX_POINTS = Rule("customers.churn_complaint_max_points", 30,
+                                  _("Churn: at most this many points from unresolved complaints"), kind="int",
+                                  min_value=0, max_value=100)
+CHURN_LOW_SATISFACTION_POINTS = Rule("customers.churn_low_satisfaction_points", 20,
+                                     _("Churn: points for a CSAT ≤ 2 or NPS ≤ 6 answer in the recent window"),
+                                     kind="int", min_value=0, max_value=100)
+CHURN_CLAIMS_PAID_POINTS = Rule("customers.churn_claims_paid_points", 15,
+                                _("Churn: points for claims paid in the recent window"), kind="int", min_value=0,
+                                max_value=100)
+CHURN_UNDER_COMMITMENT_SHARE = Rule("customers.churn_under_commitment_share", Decimal("1.00"),
+                                    _("Churn: B-end volume below this share of the contract's monthly commitment"),
+                                    min_value=Decimal("0"), max_value=Decimal("1"))
+CHURN_UNDER_COMMITMENT_POINTS = Rule("customers.churn_under_commitment_points", 20,
+                                     _("Churn: points for volume under the contract commitment"), kind="int",
+                                     min_value=0, max_value=100)
+CHURN_MEDIUM_SCORE = Rule("customers.churn_medium_score", 25, _("Churn: medium risk from this score"), kind="int",
+                          min_value=1, max_value=100)
+CHURN_HIGH_SCORE = Rule("customers.churn_high_score", 55, _("Churn: high risk from this score"), kind="int",
+                        min_value=1, max_value=100)
+RETENTION_TASK_DUE_DAYS = Rule("customers.retention_task_due_days", 3,
+                               _("Retention tasks: due this many days after the alert"), kind="int", min_value=0,
+                               max_value=60)

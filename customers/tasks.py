@@ -7,7 +7,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from tenancy.models import Tenant
-from tenancy.tasks import TenantTask
+from tenancy.tasks import TRANSIENT_RETRY, TenantTask
 
 from . import services
 from .import_tasks import customer_import_run, customer_import_validate  # noqa: F401  (registered here)
@@ -20,19 +20,32 @@ def _fan_out(task) -> int:
     return len(tenant_ids)
 
 
-@shared_task(base=TenantTask, name="customers.tasks.segments_recompute", acks_late=True, ignore_result=True)
+@shared_task(base=TenantTask, name="customers.tasks.segments_recompute", acks_late=True, ignore_result=True,
+             track_runs=True, **TRANSIENT_RETRY)
 def segments_recompute(*, tenant_id: int) -> int:
     return services.segments_recompute()
 
 
-@shared_task(base=TenantTask, name="customers.tasks.duplicates_scan", acks_late=True, ignore_result=True)
+@shared_task(base=TenantTask, name="customers.tasks.duplicates_scan", acks_late=True, ignore_result=True,
+             track_runs=True, **TRANSIENT_RETRY)
 def duplicates_scan(*, tenant_id: int) -> int:
     return services.duplicates_scan()
 
 
-@shared_task(base=TenantTask, name="customers.tasks.sales_reminders_send", acks_late=True, ignore_result=True)
+@shared_task(base=TenantTask, name="customers.tasks.sales_reminders_send", acks_late=True, ignore_result=True,
+             track_runs=True, **TRANSIENT_RETRY)
 def sales_reminders_send(*, tenant_id: int) -> int:
     return services.sales_reminders_send()
+
+
+@shared_task(base=TenantTask, name="customers.tasks.churn_scan", acks_late=True, ignore_result=True,
+             track_runs=True, **TRANSIENT_RETRY)
+def churn_scan(*, tenant_id: int) -> dict:
+    """Idempotent by construction: one alert per customer and day, one open task per customer,
+    one notification per alert and member, and only changed scores are written."""
+    from .services.churn import churn_scan as scan
+
+    return scan().as_dict()
 
 
 @shared_task(name="customers.tasks.platform_segments_sweep", ignore_result=True)
@@ -48,3 +61,8 @@ def platform_duplicates_sweep() -> int:
 @shared_task(name="customers.tasks.platform_sales_reminders_sweep", ignore_result=True)
 def platform_sales_reminders_sweep() -> int:
     return _fan_out(sales_reminders_send)
+
+
+@shared_task(name="customers.tasks.platform_churn_sweep", ignore_result=True)
+def platform_churn_sweep() -> int:
+    return _fan_out(churn_scan)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_io, views_sales
+from . import views, views_io, views_retention, views_sales
 
 app_name = "customers"
 
@@ -37,6 +37,11 @@ urlpatterns = [
     path("sales/teams/", views_sales.team_list, name="teams"),
     path("sales/teams/new/", views_sales.team_edit, name="team_create"),
     path("sales/teams/<int:pk>/", views_sales.team_edit, name="team_edit"),
+    path("customers/<int:pk>/churn/", views_retention.customer_churn_history, name="customer_churn"),
+    path("retention/", views_retention.retention_list, name="retention"),
+    path("retention/<int:pk>/", views_retention.retention_task, name="retention_task"),
+    path("retention/<int:pk>/close/", views_retention.retention_task_close, name="retention_task_close"),
+    path("retention/<int:pk>/reassign/", views_retention.retention_task_reassign, name="retention_task_reassign"),
     *views_io.urlpatterns,
 ]
 

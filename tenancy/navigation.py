@@ -11,11 +11,13 @@ from django.utils.translation import gettext_lazy as _
 class NavItem:
     url_name: str
     label: str
-    perm: str | None = None
+    perm: str | tuple[str, ...] | None = None  # a tuple: any one of them
 
 
 NAV_ITEMS = [
     NavItem("home", _("Home")),
+    NavItem("reports:dashboards", _("Dashboards"),
+            ("reports.view_dashboards", "reports.view_fines_dashboard", "reports.view_churn_dashboard")),
     NavItem("tickets:console", _("Console"), "tickets.change_ticket"),
     NavItem("customers:workspace", _("Sales"), "customers.view_lead"),
     NavItem("customers:list", _("Customers"), "customers.view_customer"),
@@ -27,6 +29,7 @@ NAV_ITEMS = [
     NavItem("tickets:kb", _("Knowledge base"), "tickets.view_kbarticle"),
     NavItem("tickets:survey_list", _("Satisfaction surveys"), "tickets.view_survey"),
     NavItem("customers:pipeline", _("Pipeline"), "customers.view_opportunity"),
+    NavItem("customers:retention", _("Retention tasks"), "customers.view_retentiontask"),
     NavItem("customers:contracts", _("Contracts"), "customers.view_contract"),
     NavItem("tenancy:members", _("Users & roles"), "tenancy.manage_members"),
     NavItem("tenancy:branches", _("Branches"), "tenancy.view_branch"),
@@ -47,7 +50,8 @@ def navigation_for(request) -> list[dict]:
     current = request.path
     items = []
     for item in NAV_ITEMS:
-        if item.perm and not user.has_perm(item.perm):
+        perms = (item.perm,) if isinstance(item.perm, str) else item.perm or ()
+        if perms and not any(user.has_perm(perm) for perm in perms):
             continue
         url = reverse(item.url_name)
         active = current == url if url == "/" else current.startswith(url)

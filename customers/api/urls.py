@@ -2,7 +2,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import retention, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False  # the API root is tenancy's router's; this one only adds routes
@@ -23,6 +23,7 @@ router.register("quote-lines", views.QuoteLineViewSet, basename="quote-line")
 router.register("pipeline", views.PipelineViewSet, basename="pipeline")
 router.register("activities", views.ActivityViewSet, basename="activity")
 router.register("sales-teams", views.SalesTeamViewSet, basename="sales-team")
+router.register("retention-tasks", retention.RetentionTaskViewSet, basename="retention-task")
 
 urlpatterns = [
     path("", include(router.urls)),

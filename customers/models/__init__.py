@@ -40,7 +40,8 @@ from .sales import (
 
 __all__ = [
     "Activity", "ActivityKind", "ChurnAlert", "ChurnRisk", "RetentionAction", "RetentionOutcome",
-    "RetentionStatus", "RetentionTask", "Address", "Contact", "Contract", "ContractLane", "ContractStatus", "CreditRating",
+    "RetentionStatus", "RetentionTask", "Address", "Contact", "Contract", "ContractLane", "ContractStatus",
+    "CreditRating",
     "Customer", "CustomerImport", "CustomerKind", "CustomerNameGram",
     "CustomerPhone", "CustomerStatus", "CustomerTag", "LanePrice",
     "DeliveryWindow", "DuplicateCandidate", "DuplicateReason", "DuplicateStatus", "ImportKind", "ImportStatus",

@@ -49,6 +49,14 @@ HTML_OBJECT_ROUTES = {
     "tenancy:api_token_revoke": lambda tw: {"pk": tw.token.pk},
     "tenancy:reveal": lambda tw: {"model_label": "tenancy.membership", "pk": tw.members["agent"].pk,
                                   "field": "work_phone"},
+    # Charts are named, not owned; the walk still fetches them for canaries (the branch filter
+    # refuses other tenants' branches: tests/reports/test_dashboards.py).
+    "api-reports-chart": lambda tw: {"chart": "complaints"},
+    "api-reports-chart-csv": lambda tw: {"chart": "fines"},
+    "customers:retention_task": lambda tw: {"pk": tw.issue10.task.pk},
+    "customers:retention_task_close": lambda tw: {"pk": tw.issue10.task.pk},
+    "customers:retention_task_reassign": lambda tw: {"pk": tw.issue10.task.pk},
+    "customers:customer_churn": lambda tw: {"pk": tw.cust.account.pk},
     "tickets:ticket_survey_panel": lambda tw: {"pk": tw.desk.ticket.pk},
     "tenancy:dead_letter_action": lambda tw: {"pk": tw.issue10.dead.pk, "action": "dismiss"},
     "customers:detail": lambda tw: {"pk": tw.cust.account.pk},

@@ -6,8 +6,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from compliance.demo import seed_compliance_demo
+from customers.churn_demo import seed_churn_demo
 from customers.demo import seed_customers
 from penalties.demo import seed_fines_demo
+from reports.demo import seed_reports_demo
 from shipments.demo import seed_shipments
 from tenancy.models import Branch, BranchKind, Membership, Role, Tenant, User
 from tenancy.scoping import tenant_scope
@@ -127,6 +129,8 @@ class Command(BaseCommand):
             seed_fines_demo()
             seed_compliance_demo()
             seed_surveys_demo(tenant)
+            seed_churn_demo(tenant)
+            seed_reports_demo()
 
     @staticmethod
     def _branch(code, name, kind, parent, province, city) -> Branch:
