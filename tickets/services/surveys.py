@@ -27,7 +27,7 @@ from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, IntegerField, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
@@ -284,35 +284,48 @@ def send_context() -> SendContext:
                        max_attempts=rules.SURVEY_MAX_SEND_ATTEMPTS.value())
 
 
-def survey_deliver(*, survey_id: int, context: SendContext) -> str:
-    """Send one pending survey in the caller's transaction; returns SENT, SKIPPED (not pending, or
-    another worker holds it), RETRY (a transient error, attempt counted) or FAILED.
+# The per-survey statements of a batch in plain SQL: they run a hundred times per batch, and the
+# ORM's compilation of them cost more than the database's work (benchmarks/bench_surveys.py).
+# Row-level security still applies: they run inside the tenant scope.
+_CLAIM_SQL = f"SELECT 1 FROM {Survey._meta.db_table} WHERE id = %s AND status = 'pending' FOR UPDATE SKIP LOCKED"
+_SENT_SQL = (f"UPDATE {Survey._meta.db_table} SET attempts = attempts + 1, status = 'sent', sent_at = %s, "
+             "expires_at = %s, last_error = '' WHERE id = %s")
+_FAILED_SQL = (f"UPDATE {Survey._meta.db_table} SET attempts = attempts + 1, last_error = %s, "
+               "status = CASE WHEN %s OR attempts + 1 >= %s THEN 'failed' ELSE 'pending' END "
+               "WHERE id = %s RETURNING status")
 
-    Rows are written with queryset updates: the columns are plain values, and a model save would
-    re-check every foreign key's tenant with a query each (the batch's cost is its round trips)."""
-    survey = (Survey.objects.select_for_update(skip_locked=True, of=("self",)).select_related("ticket")
-              .filter(pk=survey_id, status=SurveyStatus.PENDING).first())
-    if survey is None:
-        return SKIPPED
-    row = Survey.objects.filter(pk=survey.pk)
+
+def _claim(survey_id: int) -> bool:
+    """Lock the survey if it is still pending; False if it is not, or another worker holds it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [survey_id])
+        return cursor.fetchone() is not None
+
+
+def _deliver_claimed(survey: Survey, context: SendContext) -> str:
     now = timezone.now()
     try:
         get_gateway(survey.channel).send(_message(survey, context.tenant), idempotency_key=str(survey.public_id))
-    except GatewayPermanentError as exc:
-        row.update(attempts=survey.attempts + 1, status=SurveyStatus.FAILED, last_error=str(exc)[:300])
-        return FAILED
-    except GatewayTransientError as exc:
-        attempts = survey.attempts + 1
-        gave_up = attempts >= context.max_attempts
-        row.update(attempts=attempts, last_error=str(exc)[:300],
-                   status=SurveyStatus.FAILED if gave_up else SurveyStatus.PENDING)
-        return FAILED if gave_up else RETRY
-    row.update(attempts=survey.attempts + 1, status=SurveyStatus.SENT, sent_at=now, last_error="",
-               expires_at=now + dt.timedelta(days=context.link_valid_days))
+    except (GatewayPermanentError, GatewayTransientError) as exc:
+        permanent = isinstance(exc, GatewayPermanentError)
+        with connection.cursor() as cursor:
+            cursor.execute(_FAILED_SQL, [str(exc)[:300], permanent, context.max_attempts, survey.pk])
+            status = cursor.fetchone()[0]
+        return FAILED if status == SurveyStatus.FAILED else RETRY
+    with connection.cursor() as cursor:
+        cursor.execute(_SENT_SQL, [now, now + dt.timedelta(days=context.link_valid_days), survey.pk])
     if survey.kind == SurveyKind.CSAT:
         TicketEvent.objects.create(ticket_id=survey.ticket_id, kind=TicketEventKind.SURVEY_SENT,
                                    created_at=now, data={"survey": survey.pk, "channel": survey.channel})
     return SENT
+
+
+def survey_deliver(*, survey_id: int, context: SendContext) -> str:
+    """Send one pending survey in the caller's transaction; returns SENT, SKIPPED (not pending, or
+    another worker holds it), RETRY (a transient error, attempt counted) or FAILED."""
+    if not _claim(survey_id):
+        return SKIPPED
+    return _deliver_claimed(Survey.objects.select_related("ticket").get(pk=survey_id), context)
 
 
 def survey_send(*, survey_id: int) -> bool:
@@ -330,16 +343,20 @@ def surveys_send(*, tenant_id: int, survey_ids: list[int]) -> tuple[int, list[in
     """Send a batch, each survey in its own transaction: what the gateway accepted is committed
     at once, so a worker killed (or a later survey failing) never undoes a survey already
     delivered, and a redelivered batch finds those no longer pending. Runs outside a tenant
-    scope and opens one per survey. Returns (sent, ids to try again)."""
+    scope and opens one per survey. The batch's rows are read once up front; each survey is then
+    claimed (locked while still pending) in its own transaction before it is sent. Returns
+    (sent, ids to try again)."""
     with tenant_scope(tenant_id):
         context = send_context()
+        batch = list(Survey.objects.select_related("ticket")
+                     .filter(pk__in=survey_ids, status=SurveyStatus.PENDING).order_by("pk"))
     sent, retry = 0, []
-    for survey_id in survey_ids:
+    for survey in batch:
         with tenant_scope(tenant_id):
-            outcome = survey_deliver(survey_id=survey_id, context=context)
+            outcome = _deliver_claimed(survey, context) if _claim(survey.pk) else SKIPPED
         sent += outcome == SENT
         if outcome == RETRY:
-            retry.append(survey_id)
+            retry.append(survey.pk)
     return sent, retry
 
 
