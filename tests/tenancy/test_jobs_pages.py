@@ -80,8 +80,8 @@ def test_page_shows_this_companys_jobs_and_dead_letters_only(world):
     theirs = _letter(world.b, error="beta failure")
 
     html = world.client_for(world.a.user(Role.TENANT_ADMIN)).get(JOBS_URL).content.decode()
-    assert f'data-task="{KEY_TASK}"' in html and "1234 ms" in html
-    assert 'data-job="tickets-sla-sweep"' in html and "every 5 minutes" in html and "daily at 04:05" in html
+    assert f'data-task="{KEY_TASK}"' in html and "1234 毫秒" in html  # the page is in Chinese by default
+    assert 'data-job="tickets-sla-sweep"' in html and "每 5 分钟" in html and "每天 04:05" in html
     assert 'data-job="platform-clear-expired-sessions"' not in html
     assert f'data-dead-letter="{mine.pk}"' in html and "alpha failure" in html
     assert f'data-dead-letter="{theirs.pk}"' not in html and "beta" not in html
@@ -95,7 +95,7 @@ def test_api_lists_jobs_with_the_state_of_this_company(world):
     rows = world.client_for(world.a.user(Role.TENANT_ADMIN)).get(JOBS_API).json()
     by_key = {row["key"]: row for row in rows}
     key_job = by_key["platform-key-age-report"]
-    assert key_job["schedule"] == "daily at 04:05" and key_job["next_run"]
+    assert key_job["schedule"] == "每天 04:05" and key_job["next_run"]  # the user's language (zh-hans)
     assert key_job["tasks"][0]["task"] == KEY_TASK and key_job["tasks"][0]["runs"] == 9
     assert key_job["tasks"][0]["outcome"] == "ok" and key_job["failures"] == 1
     assert by_key["tickets-sla-sweep"]["tasks"][0]["outcome"] == ""  # never ran here
