@@ -131,12 +131,17 @@ SELECT %(tenant)s, 'RB' || lpad(g::text, 10, '0'), '', '', '上海', '上海', '
     ("customers", """
 INSERT INTO customers_customer (tenant_id, number, kind, name, search_grams, status, province, city, district,
     source_channel, credit_code, industry, credit_rating, settlement_type, delivery_window, delivery_notes, notes,
-    segments, churn_risk, churn_score, churn_reasons, churn_scored_at, created_at, updated_at)
+    segments, created_at, updated_at)
 SELECT %(tenant)s, 'RC' || lpad(g::text, 9, '0'), 'person', '客户' || g, '{}', 'active', '上海', '上海', '', 'web',
-       '', '', '', '', '', '', '', '{}',
-       CASE WHEN g %% 20 = 0 THEN 'high' WHEN g %% 5 = 0 THEN 'medium' ELSE 'low' END, g %% 100, '[]'::jsonb,
-       now(), now(), now()
+       '', '', '', '', '', '', '', '{}', now(), now()
   FROM generate_series(1, %(n)s) g
+"""),
+    # Churn state (customers_customerchurn): a row only for customers not "low, no reasons".
+    ("customer churn", """
+INSERT INTO customers_customerchurn (id, tenant_id, risk, score, reasons, scored_at)
+SELECT c.id, %(tenant)s, CASE WHEN n %% 20 = 0 THEN 'high' ELSE 'medium' END, n %% 100, '[]'::jsonb, now()
+  FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM customers_customer WHERE tenant_id = %(tenant)s) c
+ WHERE c.n %% 5 = 0
 """),
     ("tickets", """
 INSERT INTO tickets_ticket (tenant_id, number, category, channel, priority, status, subject, description,
@@ -207,6 +212,7 @@ SELECT %(tenant)s, e.last + g, '\\x'::bytea, '\\x'::bytea,
 
 # Each generated table, and how many rows the fixtures already put there (more: generated before).
 TABLES = {"waybills": ("shipments_waybill", 0), "customers": ("customers_customer", 0),
+          "customer churn": ("customers_customerchurn", 0),
           "tickets": ("tickets_ticket", 0), "surveys": ("tickets_survey", 0), "claims": ("tickets_claim", 0),
           "fines": ("penalties_ledgerentry", 1)}
 
@@ -346,7 +352,7 @@ def main() -> None:
     report = {"machine": _env.machine(), "load_start": os.getloadavg(), "sizes": {}}
     fx = fixtures()
     if not args.skip_generate:
-        sizes = {"waybills": args.waybills, "customers": args.customers, "tickets": args.tickets,
+        sizes = {"waybills": args.waybills, "customers": args.customers, "customer churn": 0, "tickets": args.tickets,
                  "surveys": args.surveys, "claims": args.claims, "fines": args.fines}
         report["sizes"] = sizes
         report["generate"] = generate(args.db, fx["tenant"].pk, sizes)

@@ -57,11 +57,11 @@ def owner_execute(db: str, statements: list[str]) -> None:
 CUSTOMERS_SQL = """
 INSERT INTO customers_customer (tenant_id, number, kind, name, search_grams, status, province, city, district,
     source_channel, credit_code, industry, credit_rating, settlement_type, delivery_window, delivery_notes,
-    notes, segments, churn_risk, churn_reasons, owner_id, created_at, updated_at)
+    notes, segments, owner_id, created_at, updated_at)
 SELECT %(tenant)s, 'BC' || lpad(g::text, 8, '0'),
        CASE WHEN g %% 20 = 0 THEN 'account' ELSE 'person' END,
        CASE WHEN g %% 20 = 0 THEN '基准企业' || g ELSE '客户' || g END,
-       '{}', 'active', '上海市', '上海市', '', 'phone', '', '', '', 'cash', '', '', '', '{}', '', '[]',
+       '{}', 'active', '上海市', '上海市', '', 'phone', '', '', '', 'cash', '', '', '', '{}',
        CASE WHEN g %% 3 = 0 THEN (%(owners)s::bigint[])[1 + (g / 3) %% %(owner_count)s] END,
        now() - interval '200 days', now()
 FROM generate_series(1, %(customers)s) AS g

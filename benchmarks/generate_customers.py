@@ -368,7 +368,7 @@ CUSTOMER_COLUMNS = (
     "id", "tenant_id", "number", "kind", "name", "search_grams", "status", "province", "city", "district",
     "owner_id", "source_channel", "credit_code", "industry", "credit_rating", "settlement_type", "id_number",
     "id_number_bidx", "email", "email_bidx", "delivery_window", "delivery_notes", "notes", "segments",
-    "segments_computed_at", "churn_risk", "churn_reasons", "churn_scored_at", "merged_into_id", "created_by_id",
+    "segments_computed_at", "merged_into_id", "created_by_id",
     "created_at", "updated_at",
 )
 PERSON_STATUS = weighted_table((("active", 92), ("inactive", 5), ("prospect", 3)), 100)
@@ -423,7 +423,7 @@ def _customers(k0: int, k1: int) -> tuple[str, int, float, float]:
                 ACCOUNT_CHANNEL[int(rng.random() * 100)], credit_code(j, pcode, plan.seed), industry,
                 RATINGS[int(rng.random() * 100)], settlement, "\\N", "\\N",
                 _seal(email, table, "email", cid), _bidx(email, "email"), "weekdays", "", "",
-                "{" + ",".join(segments) + "}", now, "", "[]", "\\N", "\\N", "\\N", created, created,
+                "{" + ",".join(segments) + "}", now, "\\N", "\\N", created, created,
             )))
             j += 1
             continue
@@ -445,7 +445,7 @@ def _customers(k0: int, k1: int) -> tuple[str, int, float, float]:
             str(cid), str(plan.tenant_id), f"C{i + 1:08d}", "person", name, "{" + ",".join(grams(name)) + "}",
             PERSON_STATUS[int(rng.random() * 100)], province, city, "", "\\N", PERSON_CHANNEL[int(rng.random() * 100)],
             "", "", "", "cash", id_sealed, id_bidx, email_sealed, email_bidx, WINDOWS[int(rng.random() * 100)],
-            "", "", "{}", "\\N", "", "[]", "\\N", "\\N", "\\N", created, created,
+            "", "", "{}", "\\N", "\\N", "\\N", created, created,
         )))
     gram_lines = [f"{plan.tenant_id}\t{line.split(chr(9), 1)[0]}\t{gram}"
                   for line in lines for gram in line.split("\t")[5].strip("{}").split(",") if gram]

@@ -115,6 +115,14 @@ def _copy_consents(model, field: str, merged, survivor) -> int:
     return copied
 
 
+@merge_handler("customers.customerchurn", "customer")
+def _churn_state(model, field, merged, survivor) -> int:
+    """The merged record's churn state is dropped, not moved: the scan skips merged customers, so
+    the row would only go stale, and the survivor keeps its own (the next scan rescores it)."""
+    deleted, _by_model = model._default_manager.filter(**{field: merged}).delete()
+    return deleted
+
+
 @merge_handler("customers.churnalert", "customer")
 def _churn_alerts(model, field, merged, survivor) -> int:
     """Alerts are history: the merged customer's join the survivor's, except a day on which the

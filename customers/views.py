@@ -34,7 +34,7 @@ from .forms import (
 from .models import Address, Contact, ContractLane, ContractStatus, CustomerKind, CustomerPhone, CustomerStatus, Tag
 from .rules import SEGMENT_LABELS
 from .selectors.records import with_list_extras
-from .selectors.retention import reason_sentences
+from .selectors.retention import churn_reasons, reason_sentences
 
 PAGE_SIZE = 50
 
@@ -188,9 +188,9 @@ def customer_detail(request, pk: int):
         "phone_form": PhoneForm(), "address_form": AddressForm(), "contact_form": ContactForm(),
         "activity_form": ActivityForm(), "tag_form": TagAssignForm() if request.user.has_perm(
             "customers.change_customer") else None,
-        # The churn card's reasons in words (no query: stored on the customer); its open task and
-        # past alerts load with htmx (views_retention.customer_churn_history), within the budget.
-        "churn_reasons": reason_sentences(customer.churn_reasons or []),
+        # The churn card's reasons in words (no query: the churn row comes with the customer); its
+        # open task and past alerts load with htmx (views_retention.customer_churn_history).
+        "churn_reasons": reason_sentences(churn_reasons(customer)),
     })
 
 

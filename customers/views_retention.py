@@ -59,7 +59,7 @@ def _task_page(request, task, *, close_form=None, reassign_form=None, status=200
     can_work = services.retention_task_can_work(request.user, task, request.membership)
     return render(request, "customers/retention_task.html", {
         "task": task, "customer": task.customer, "reasons": selectors.reason_sentences(task.alert.reasons),
-        "current_reasons": selectors.reason_sentences(task.customer.churn_reasons or []),
+        "current_reasons": selectors.reason_sentences(selectors.churn_reasons(task.customer)),
         "actions": [RetentionAction(code).label for code in task.suggested_actions if code in RetentionAction.values],
         "can_work": can_work and task.status == "open",
         "close_form": close_form or RetentionCloseForm(),

@@ -221,7 +221,8 @@ def churn_risk(filters: DashboardFilters, **_ignored) -> list[dict]:
     return [{"risk": key, "label": str(label), "customers": counts.get(key, 0)} for key, label in RISK_LABELS.items()]
 
 
-RETENTION_LABELS = {"retained": _("Retained"), "lost": _("Lost"), "no_action": _("No action"),
+RETENTION_LABELS = {"retained": _("Retained"), "lost": pgettext_lazy("retention outcome", "Lost"),
+                    "no_action": _("No action"),
                     "open": pgettext_lazy("retention task", "Open")}
 
 
@@ -316,7 +317,8 @@ def _c(key, label) -> Column:
 
 CHARTS: dict[str, Chart] = {chart.key: chart for chart in (
     Chart("complaints", _("Complaints and appeals per shipments"), VIEW_DASHBOARDS, complaint_rates,
-          (_c("branch", _("Branch")), _c("month", _("Month")), _c("shipments", _("Shipments")),
+          (_c("branch", _("Branch")), _c("month", _("Month")),
+           _c("shipments", pgettext_lazy("parcel count", "Shipments")),
            _c("complaints", _("Complaints")), _c("complaint_rate", _("Complaints per 10,000 shipments")),
            _c("appeals", _("Appeals")), _c("appeal_rate", _("Appeals per million shipments"))),
           {"type": "line", "x": "month", "group": "branch", "y": ["complaint_rate"]}),

@@ -27,8 +27,9 @@ class RetentionCustomerSerializer(serializers.Serializer):
     number = serializers.CharField()
     name = serializers.CharField(source="display_name")
     kind = serializers.CharField()
-    churn_risk = serializers.CharField(allow_blank=True)
-    churn_score = serializers.IntegerField(allow_null=True)
+    # From the customer's churn row; no row means low with no reasons.
+    churn_risk = serializers.CharField(source="churn.risk", default="low", allow_blank=True)
+    churn_score = serializers.IntegerField(source="churn.score", default=0, allow_null=True)
 
 
 class RetentionTeamSerializer(serializers.Serializer):
@@ -95,7 +96,7 @@ class RetentionTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ten
 
     def scoped_queryset(self):
         return selectors.retention_task_list(membership=self.membership, tab="open") if not self.detail else (
-            RetentionTask.objects.select_related("customer", "alert", "assignee__user", "team"))
+            RetentionTask.objects.select_related("customer__churn", "alert", "assignee__user", "team"))
 
     def filter_queryset(self, queryset):
         if self.detail:

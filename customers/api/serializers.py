@@ -154,9 +154,11 @@ class CustomerSerializer(serializers.Serializer):
     notes = serializers.CharField()
     segments = serializers.ListField(child=serializers.CharField())
     tags = TagBriefSerializer(many=True, source="tag_list")
-    churn_risk = serializers.CharField(allow_blank=True)
-    churn_score = serializers.IntegerField(allow_null=True, help_text=_("0–100; null until the first churn scan"))
-    churn_reasons = serializers.JSONField()
+    # From the customer's churn row (customers.CustomerChurn); no row means low with no reasons.
+    churn_risk = serializers.CharField(source="churn.risk", default="low", allow_blank=True)
+    churn_score = serializers.IntegerField(source="churn.score", default=0, allow_null=True,
+                                           help_text=_("0–100, as of the last churn scan that changed it"))
+    churn_reasons = serializers.JSONField(source="churn.reasons", default=list)
     merged_into = serializers.IntegerField(source="merged_into_id", allow_null=True)
     created_at = serializers.DateTimeField()
 

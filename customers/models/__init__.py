@@ -23,7 +23,15 @@ from .records import (
     SourceChannel,
     Tag,
 )
-from .retention import ChurnAlert, ChurnRisk, RetentionAction, RetentionOutcome, RetentionStatus, RetentionTask
+from .retention import (
+    ChurnAlert,
+    ChurnRisk,
+    CustomerChurn,
+    RetentionAction,
+    RetentionOutcome,
+    RetentionStatus,
+    RetentionTask,
+)
 from .sales import (
     Activity,
     ActivityKind,
@@ -39,7 +47,7 @@ from .sales import (
 )
 
 __all__ = [
-    "Activity", "ActivityKind", "ChurnAlert", "ChurnRisk", "RetentionAction", "RetentionOutcome",
+    "Activity", "ActivityKind", "ChurnAlert", "ChurnRisk", "CustomerChurn", "RetentionAction", "RetentionOutcome",
     "RetentionStatus", "RetentionTask", "Address", "Contact", "Contract", "ContractLane", "ContractStatus",
     "CreditRating",
     "Customer", "CustomerImport", "CustomerKind", "CustomerNameGram",

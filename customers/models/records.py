@@ -109,18 +109,13 @@ class Customer(TenantScopedModel):
                                        choices=DeliveryWindow.choices)
     delivery_notes = models.CharField(_("delivery preferences"), max_length=300, blank=True)
     notes = models.TextField(_("notes"), blank=True)
-    # Computed: segments by the segment job, churn by the churn scan (jobs issue).
+    # Computed by the segment job (the churn scan writes customers.CustomerChurn, a narrow 1:1 table).
     segments = ArrayField(models.CharField(max_length=30), default=list, blank=True, editable=False,
                           verbose_name=_("segments"))
     segments_computed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    churn_risk = models.CharField(_("churn risk"), max_length=10, blank=True, editable=False,
-                                  choices=[("low", _("Low")), ("medium", _("Medium")), ("high", _("High"))])
-    churn_reasons = models.JSONField(default=list, blank=True, editable=False)
-    churn_score = models.PositiveSmallIntegerField(_("churn risk score"), null=True, blank=True, editable=False)
     personal_data_erased_at = models.DateTimeField(
         _("personal data erased at"), null=True, blank=True, editable=False,
         help_text=_("Set when a deletion request or the retention job anonymised this record."))
-    churn_scored_at = models.DateTimeField(null=True, blank=True, editable=False)
     merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                     editable=False, verbose_name=_("merged into"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,

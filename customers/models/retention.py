@@ -1,10 +1,10 @@
 """Churn alerts and the retention tasks they open (DOMAIN.md §7).
 
 The nightly churn scan (customers.services.churn) scores every customer set-based in SQL and writes
-`Customer.churn_risk / churn_score / churn_reasons`. A customer that becomes high-risk gets one
-`ChurnAlert` for that day and one open `RetentionTask` for their account manager, or for the
-retention team's queue (C-end VIPs without a manager). The task's recorded outcome feeds the
-retention rate."""
+the risk, score and reasons into `CustomerChurn`, a narrow 1:1 table beside the customer. A
+customer that becomes high-risk gets one `ChurnAlert` for that day and one open `RetentionTask`
+for their account manager, or for the retention team's queue (C-end VIPs without a manager).
+The task's recorded outcome feeds the retention rate."""
 from __future__ import annotations
 
 from django.conf import settings
@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tenancy.models import Membership, TenantScopedModel
 
@@ -37,15 +38,40 @@ class RetentionStatus(models.TextChoices):
 
 class RetentionOutcome(models.TextChoices):
     RETAINED = "retained", _("Retained")
-    LOST = "lost", _("Lost")
+    LOST = "lost", pgettext_lazy("retention outcome", "Lost")
     NO_ACTION = "no_action", _("No action taken")
+
+
+class CustomerChurn(TenantScopedModel):
+    """A customer's churn state as of the last scan that changed it. Kept out of the wide customer
+    table (13 indexes) so the nightly write of changed scores is cheap: the only index besides the
+    primary key is (tenant, risk), and the table's fillfactor leaves room for HOT updates of score
+    and reasons. No row means low risk with no reasons (never scored, or never a signal)."""
+
+    # The column is named "id" (it holds the customer's id) because the tenancy wall indexes
+    # (tenant_id, id) on every tenant table (tenancy.rls).
+    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, primary_key=True,
+                                    db_column="id", related_name="churn", verbose_name=_("customer"))
+    risk = models.CharField(_("churn risk"), max_length=10, blank=True, choices=ChurnRisk.choices)
+    score = models.PositiveSmallIntegerField(_("churn risk score"), null=True, blank=True)
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
+    scored_at = models.DateTimeField(_("score last changed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer churn state")
+        verbose_name_plural = _("customer churn states")
+        indexes = [models.Index(fields=["tenant", "risk"], name="customerchurn_risk")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.risk} {self.score}"
 
 
 class ChurnAlert(TenantScopedModel):
     """A customer found newly at high churn risk on one day: the scan's reasons and score then."""
 
+    # No index of its own: the unique (tenant, customer, raised_on) serves tenant-scoped lookups.
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="churn_alerts",
-                                 verbose_name=_("customer"))
+                                 db_index=False, verbose_name=_("customer"))
     raised_on = models.DateField(_("raised on"))
     score = models.PositiveSmallIntegerField(_("risk score"))
     reasons = models.JSONField(_("reasons"), default=list)

@@ -15,6 +15,7 @@ from tenancy.selectors import blind_indexes_for
 from ..models import (
     Activity,
     Address,
+    ChurnRisk,
     Contact,
     Contract,
     Customer,
@@ -48,7 +49,7 @@ def customer_list(*, search: str = "", kind: str = "", status: str = "", segment
                   include_merged: bool = False) -> QuerySet[Customer]:
     """Customers newest first, filtered. `search` is a phone number (exact, by blind index), a
     customer number, or part of a name (Chinese or Latin)."""
-    qs = Customer.objects.select_related("owner__user").order_by("-id")
+    qs = Customer.objects.select_related("owner__user", "churn").order_by("-id")
     if not include_merged and status != CustomerStatus.MERGED:
         qs = qs.exclude(status=CustomerStatus.MERGED)
     search = (search or "").strip()
@@ -80,7 +81,9 @@ def customer_list(*, search: str = "", kind: str = "", status: str = "", segment
     if city:
         qs = qs.filter(city=city)
     if churn_risk:
-        qs = qs.filter(churn_risk=churn_risk)
+        # no churn row means low (never a signal)
+        qs = qs.filter(Q(churn__risk=churn_risk) | Q(churn__isnull=True)) if churn_risk == ChurnRisk.LOW \
+            else qs.filter(churn__risk=churn_risk)
     return qs
 
 
@@ -100,7 +103,7 @@ def with_list_extras(customers: list[Customer]) -> list[Customer]:
 
 
 def customer_get(*, pk: int) -> Customer:
-    return get_object_or_404(Customer.objects.select_related("owner__user", "merged_into"), pk=pk)
+    return get_object_or_404(Customer.objects.select_related("owner__user", "merged_into", "churn"), pk=pk)
 
 
 def customer_lookup(query: str, *, limit: int = 20) -> list[Customer]:
@@ -165,7 +168,7 @@ def customer_360(*, pk: int) -> Customer360:
         return ArraySubquery(qs.values(j=JSONObject(**fields)))
 
     per_customer = OuterRef("pk")
-    qs = Customer.objects.select_related("owner__user", "merged_into").annotate(
+    qs = Customer.objects.select_related("owner__user", "merged_into", "churn").annotate(
         phones_j=arr(CustomerPhone.objects.filter(customer=per_customer).order_by("-is_primary", "id"),
                      id="id", tenant_id="tenant_id", phone="phone", label="label", is_primary="is_primary"),
         addresses_j=arr(Address.objects.filter(customer=per_customer).order_by("-is_default", "id")[:20],

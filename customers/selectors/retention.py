@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,7 +40,7 @@ def retention_task_list(*, membership: Membership | None, tab: str = "mine", ris
     """One tab of the retention work list: `mine` (open, assigned to me), `team` (open, waiting in a
     queue of one of my teams), `open` (every open task), `closed` (every closed task, newest
     first). `risk` filters on the customer's current risk; `overdue` keeps open tasks past due."""
-    qs = RetentionTask.objects.select_related("customer", "assignee__user", "team", "alert")
+    qs = RetentionTask.objects.select_related("customer__churn", "assignee__user", "team", "alert")
     if tab == "mine":
         qs = qs.filter(status=RetentionStatus.OPEN, assignee=membership)
     elif tab == "team":
@@ -50,7 +50,9 @@ def retention_task_list(*, membership: Membership | None, tab: str = "mine", ris
     else:
         qs = qs.filter(status=RetentionStatus.OPEN)
     if risk:
-        qs = qs.filter(customer__churn_risk=risk)
+        # no churn row means low (never a signal)
+        qs = qs.filter(Q(customer__churn__risk=risk) | Q(customer__churn__isnull=True)) if risk == ChurnRisk.LOW \
+            else qs.filter(customer__churn__risk=risk)
     if overdue:
         qs = qs.filter(status=RetentionStatus.OPEN, due_date__lt=today or timezone.localdate())
     return qs
@@ -71,7 +73,7 @@ def retention_tab_counts(*, membership: Membership | None) -> dict[str, int]:
 def retention_task_get(*, pk: int) -> RetentionTask:
     """One task with its customer, alert, people and team; another tenant's is 404."""
     return get_object_or_404(RetentionTask.objects.select_related(
-        "customer", "alert", "assignee__user", "team", "closed_by"), pk=pk)
+        "customer__churn", "alert", "assignee__user", "team", "closed_by"), pk=pk)
 
 
 @dataclass
@@ -82,13 +84,19 @@ class ChurnPanel:
     alerts: list[ChurnAlert]
 
 
+def churn_reasons(customer: Customer) -> list[dict]:
+    """The customer's stored churn reasons; none without a churn row (low, never a signal)."""
+    churn = getattr(customer, "churn", None)
+    return churn.reasons if churn is not None else []
+
+
 def customer_churn_panel(*, customer: Customer, alerts: int = 10) -> ChurnPanel:
     """The customer 360's churn card: the current reasons in words, the open task and the recent
     alerts (one query: each alert with its task)."""
     rows = list(ChurnAlert.objects.filter(customer=customer).select_related("task__assignee__user", "task__team")
                 .order_by("-raised_on", "-id")[:alerts])
     open_task = next((a.task for a in rows if hasattr(a, "task") and a.task.status == RetentionStatus.OPEN), None)
-    return ChurnPanel(customer=customer, reasons=reason_sentences(customer.churn_reasons or []),
+    return ChurnPanel(customer=customer, reasons=reason_sentences(churn_reasons(customer)),
                       open_task=open_task, alerts=rows)
 
 
@@ -130,10 +138,11 @@ def retention_rate(start: dt.date, end: dt.date, branch: Branch | None = None) -
 
 
 def churn_risk_counts() -> dict[str, int]:
-    """Customers (not merged) per current churn risk; never-scored customers count as low."""
+    """Customers (not merged) per current churn risk; customers without a churn row (never a
+    signal) count as low."""
     counts = Customer.objects.exclude(status=CustomerStatus.MERGED).aggregate(
-        high=Count("id", filter=Q(churn_risk=ChurnRisk.HIGH)),
-        medium=Count("id", filter=Q(churn_risk=ChurnRisk.MEDIUM)),
+        high=Count("id", filter=Q(churn__risk=ChurnRisk.HIGH)),
+        medium=Count("id", filter=Q(churn__risk=ChurnRisk.MEDIUM)),
         all=Count("id"),
     )
     return {"low": counts["all"] - counts["high"] - counts["medium"], "medium": counts["medium"],
@@ -144,10 +153,12 @@ def my_accounts_health(membership: Membership, *, top: int = 5) -> dict:
     """A sales manager's slice: how many of the customers they own are at each risk, the riskiest
     ones (high first, by score) and their open retention tasks."""
     owned = Customer.objects.filter(owner=membership).exclude(status=CustomerStatus.MERGED)
-    counts = owned.aggregate(high=Count("id", filter=Q(churn_risk=ChurnRisk.HIGH)),
-                             medium=Count("id", filter=Q(churn_risk=ChurnRisk.MEDIUM)), all=Count("id"))
-    riskiest = list(owned.filter(churn_risk=ChurnRisk.HIGH).order_by("-churn_score", "-id")
-                    .only("id", "number", "name", "kind", "churn_score", "churn_risk", "churn_reasons")[:top])
+    counts = owned.aggregate(high=Count("id", filter=Q(churn__risk=ChurnRisk.HIGH)),
+                             medium=Count("id", filter=Q(churn__risk=ChurnRisk.MEDIUM)), all=Count("id"))
+    # churn_score as an attribute of each customer, as the sales home template reads it
+    riskiest = list(owned.filter(churn__risk=ChurnRisk.HIGH).select_related("churn")
+                    .annotate(churn_score=F("churn__score")).order_by("-churn__score", "-id")
+                    .only("id", "number", "name", "kind", "churn__risk", "churn__score", "churn__reasons")[:top])
     return {
         "counts": {"low": counts["all"] - counts["high"] - counts["medium"], "medium": counts["medium"],
                    "high": counts["high"]},

@@ -117,7 +117,7 @@ def my_accounts_with_trend(*, owner_id: int, weeks: int = 12, limit: int = 50) -
     for the accounts, one for all their volumes)."""
     from shipments.selectors import weekly_parcels
 
-    accounts = list(Customer.objects.filter(owner_id=owner_id, kind=CustomerKind.ACCOUNT)
+    accounts = list(Customer.objects.filter(owner_id=owner_id, kind=CustomerKind.ACCOUNT).select_related("churn")
                     .exclude(status=CustomerStatus.MERGED).order_by("name")[:limit])
     series = weekly_parcels(customer_ids=[a.pk for a in accounts], weeks=weeks)
     rows = []

@@ -11,13 +11,18 @@ Every customer's health comes from five signals, each worth points (customers.ru
 The points add up to a 0–100 score whose band is the risk (low / medium / high). Each reason is
 stored as `{"code": …, numbers …}` so a page can say it in the reader's language.
 
+The state lives in `CustomerChurn`, a narrow 1:1 table: no row means low with no reasons, so
+customers that never had a signal cost no row at all, and a changed score is a cheap (HOT)
+update instead of a rewrite of the wide, heavily indexed customer row.
+
 Set-based, in one transaction with a fixed number of statements whatever the number of
 customers: the first (read-only, so PostgreSQL may run it in parallel) aggregates the daily
-volume with the two windows, joins the other signals and keeps only the customers whose risk,
-score or reasons changed (IS DISTINCT FROM) in a temporary table; the second writes them and —
-for those newly at high risk — inserts the day's churn alert, an open retention task (for the
-account manager, else for C-end VIPs the retention team's queue) and the notifications, all in
-data-modifying CTEs of that one statement.
+volume with the two windows; the second scores every customer with volume history or a stored
+state, keeps only those whose risk, score or reasons changed (IS DISTINCT FROM) and only then
+joins the wide customer table (merged exclusion, kind, owner, segments) for that changed subset;
+the third upserts them and — for those newly at high risk — inserts the day's churn alert, an
+open retention task (for the account manager, else for C-end VIPs the retention team's queue)
+and the notifications, all in data-modifying CTEs of that one statement.
 Every effect has a unique key (one alert per customer and day, one open task per customer, one
 notification per alert and member), so running the scan twice changes nothing the second time.
 Customers without any volume in the two windows (prospects, long-gone customers) are low with
@@ -36,7 +41,17 @@ from tenancy.models import Membership, Notification
 from tenancy.scoping import current_tenant_id
 
 from .. import rules
-from ..models import ChurnAlert, Contract, Customer, CustomerTag, RetentionTask, SalesTeam, SalesTeamMember, Tag
+from ..models import (
+    ChurnAlert,
+    Contract,
+    Customer,
+    CustomerChurn,
+    CustomerTag,
+    RetentionTask,
+    SalesTeam,
+    SalesTeamMember,
+    Tag,
+)
 
 # The hash aggregate over the tenant's daily volume wants memory rather than a spill to disk; the
 # setting lasts for the scan's transaction only.
@@ -67,6 +82,7 @@ def _tables() -> dict[str, str]:
         "team": SalesTeam._meta.db_table, "team_member": SalesTeamMember._meta.db_table,
         "membership": Membership._meta.db_table, "notification": Notification._meta.db_table,
         "customer_tag": CustomerTag._meta.db_table, "tag": Tag._meta.db_table,
+        "churn": CustomerChurn._meta.db_table,
     }
 
 
@@ -105,30 +121,48 @@ WITH vol AS (
       AND coalesce(cl.claimant_id, t.customer_id) IS NOT NULL
     GROUP BY 1
 ), commitments AS (
-    SELECT customer_id, max(monthly_commitment) AS commitment FROM {contract}
-    WHERE tenant_id = %(tenant)s AND status = 'active' AND start_date <= %(today)s AND end_date >= %(today)s
-      AND monthly_commitment > 0
-    GROUP BY customer_id
+    -- only B-end accounts have a commitment (the few customers with a contract: a small join)
+    SELECT ct.customer_id, max(ct.monthly_commitment) AS commitment FROM {contract} ct
+    JOIN {customer} c ON c.id = ct.customer_id AND c.tenant_id = %(tenant)s AND c.kind = 'account'
+    WHERE ct.tenant_id = %(tenant)s AND ct.status = 'active' AND ct.start_date <= %(today)s
+      AND ct.end_date >= %(today)s AND ct.monthly_commitment > 0
+    GROUP BY ct.customer_id
+), stored AS (
+    SELECT id AS customer_id, risk, score, reasons FROM {churn} WHERE tenant_id = %(tenant)s
+), signalled AS (
+    SELECT customer_id FROM complaints UNION SELECT customer_id FROM low_sat
+    UNION SELECT customer_id FROM claims UNION SELECT customer_id FROM commitments
+), base AS (
+    -- The customers whose state may differ from "low, no reasons": a stored state, a volume
+    -- drop (the same test as drop_hit below) or another signal. Everyone else is low with no
+    -- reasons and has no row, so there is nothing to score, compare or write — on a normal day
+    -- that is most customers, and the reasons are built for the few others only.
+    SELECT coalesce(v.customer_id, o.customer_id) AS id, v.customer_id IS NOT NULL AS has_history,
+           v.recent, v.baseline, coalesce(o.risk, 'low') AS old_risk, coalesce(o.score, 0) AS old_score,
+           coalesce(o.reasons, '[]'::jsonb) AS old_reasons
+    FROM vol v FULL JOIN stored o ON o.customer_id = v.customer_id
+    WHERE o.customer_id IS NOT NULL
+       OR (v.baseline >= %(min_baseline)s
+           AND round(100 * (1 - coalesce(v.recent, 0) * %(baseline_days)s::numeric
+                                / (v.baseline * %(recent_days)s)))::int >= %(drop_min)s)
+       OR v.customer_id IN (SELECT customer_id FROM signalled)
 ), sig AS (
-    SELECT c.id, c.kind, c.owner_id, c.segments, c.churn_risk AS old_risk, c.churn_score AS old_score,
-           c.churn_reasons AS old_reasons, v.customer_id IS NOT NULL AS has_history,
-           coalesce(v.recent, 0) AS recent,
+    SELECT c.id, c.old_risk, c.old_score, c.old_reasons, c.has_history,
+           coalesce(c.recent, 0) AS recent,
            -- the baseline as parcels per recent window, so the two compare day for day
-           round(coalesce(v.baseline, 0) * %(recent_days)s::numeric / %(baseline_days)s)::int AS baseline,
-           CASE WHEN coalesce(v.baseline, 0) >= %(min_baseline)s THEN
-                round(100 * (1 - coalesce(v.recent, 0) * %(baseline_days)s::numeric
-                                 / (v.baseline * %(recent_days)s)))::int END AS drop_pct,
+           round(coalesce(c.baseline, 0) * %(recent_days)s::numeric / %(baseline_days)s)::int AS baseline,
+           CASE WHEN coalesce(c.baseline, 0) >= %(min_baseline)s THEN
+                round(100 * (1 - coalesce(c.recent, 0) * %(baseline_days)s::numeric
+                                 / (c.baseline * %(recent_days)s)))::int END AS drop_pct,
            -- the recent volume per 30 days, against a monthly commitment
-           round(coalesce(v.recent, 0) * 30::numeric / %(recent_days)s)::int AS recent_month,
+           round(coalesce(c.recent, 0) * 30::numeric / %(recent_days)s)::int AS recent_month,
            coalesce(cp.n, 0) AS complaints, ls.n AS low_sat, ls.csat, ls.nps, cl.n AS claims, cl.amount AS claimed,
-           CASE WHEN c.kind = 'account' THEN cm.commitment END AS commitment
-    FROM {customer} c
-    LEFT JOIN vol v ON v.customer_id = c.id
+           cm.commitment
+    FROM base c
     LEFT JOIN complaints cp ON cp.customer_id = c.id
     LEFT JOIN low_sat ls ON ls.customer_id = c.id
     LEFT JOIN claims cl ON cl.customer_id = c.id
     LEFT JOIN commitments cm ON cm.customer_id = c.id
-    WHERE c.tenant_id = %(tenant)s AND c.status <> 'merged'
     OFFSET 0
 ), hit AS (
     SELECT s.*,
@@ -151,7 +185,7 @@ WITH vol AS (
     FROM hit h
     OFFSET 0
 ), n AS (
-    SELECT p.id, p.kind, p.owner_id, p.segments, p.old_risk, p.score,
+    SELECT p.id, p.old_risk, p.score,
            CASE WHEN p.score >= %(high)s THEN 'high' WHEN p.score >= %(medium)s THEN 'medium' ELSE 'low' END AS risk,
            CASE WHEN NOT (p.drop_hit OR p.complaint_hit OR p.sat_hit OR p.claim_hit OR p.commit_hit)
                 THEN '[]'::jsonb ELSE to_jsonb(array_remove(ARRAY[
@@ -177,20 +211,25 @@ WITH vol AS (
                  AS score FROM pts OFFSET 0) p
     OFFSET 0
 )
-SELECT n.id, n.kind, n.owner_id, n.segments, n.old_risk, n.risk, n.score, n.reasons,
+SELECT n.id, c.kind, c.owner_id, c.segments, c.name, n.old_risk, n.risk, n.score, n.reasons,
        n.wants_offer, n.wants_fix, n.wants_review
-FROM n
-WHERE (n.old_risk, n.old_score, n.old_reasons) IS DISTINCT FROM (n.risk, n.score, n.reasons)
+FROM (SELECT * FROM n WHERE (n.old_risk, n.old_score, n.old_reasons) IS DISTINCT FROM (n.risk, n.score, n.reasons)
+      OFFSET 0) n
+-- The wide customer row for the changed ones only, by primary key (LIMIT keeps the planner from
+-- hashing the whole customer table instead).
+JOIN LATERAL (SELECT c.kind, c.owner_id, c.segments, c.name FROM {customer} c
+              WHERE c.id = n.id AND c.tenant_id = %(tenant)s AND c.status <> 'merged' LIMIT 1) c ON true
 """  # noqa: S608 — table names from model meta; every value is a bound parameter
 
 # Second statement: everything written, from the changed rows alone.
 _WRITE_SQL = """
 WITH upd AS (
-    UPDATE {customer} c SET churn_risk = n.risk, churn_score = n.score, churn_reasons = n.reasons,
-                            churn_scored_at = %(now)s
-    FROM churn_scored n
-    WHERE c.id = n.id AND c.tenant_id = %(tenant)s
-    RETURNING c.id
+    INSERT INTO {churn} AS o (id, tenant_id, risk, score, reasons, scored_at)
+    SELECT n.id, %(tenant)s, n.risk, n.score, n.reasons, %(now)s FROM churn_scored n ORDER BY n.id
+    ON CONFLICT (id) DO UPDATE SET risk = excluded.risk, score = excluded.score, reasons = excluded.reasons,
+                                   scored_at = excluded.scored_at
+    WHERE (o.risk, o.score, o.reasons) IS DISTINCT FROM (excluded.risk, excluded.score, excluded.reasons)
+    RETURNING o.id
 ), newly_high AS (
     SELECT n.* FROM churn_scored n JOIN upd ON upd.id = n.id
     WHERE n.risk = 'high' AND n.old_risk IS DISTINCT FROM 'high'
@@ -234,9 +273,9 @@ WITH upd AS (
     WHERE t.assignee_id IS NULL
 ), notes AS (
     INSERT INTO {notification} (tenant_id, membership_id, title, body, url, dedup_key, created_at)
-    SELECT %(tenant)s, r.membership_id, left(replace(%(title)s, '{{name}}', c.name), 200), %(body)s,
+    SELECT %(tenant)s, r.membership_id, left(replace(%(title)s, '{{name}}', n.name), 200), %(body)s,
            left(replace(%(url)s, '{{id}}', r.task_id::text), 300), 'churn:' || r.alert_id, %(now)s
-    FROM recipients r JOIN {customer} c ON c.id = r.customer_id AND c.tenant_id = %(tenant)s
+    FROM recipients r JOIN churn_scored n ON n.id = r.customer_id
     ON CONFLICT (tenant_id, membership_id, dedup_key) DO NOTHING
     RETURNING 1
 )
@@ -285,6 +324,10 @@ def churn_scan(*, today: dt.date | None = None, now: dt.datetime | None = None) 
     tables = _tables()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{SCAN_WORK_MEM}'")
+        # The planner's row estimates for the data-modifying CTEs are far too high (hundreds of
+        # millions), which made it JIT-compile the writing statement: over a second spent
+        # compiling for ~100 k rows.
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute("DROP TABLE IF EXISTS pg_temp.churn_volume, pg_temp.churn_scored")
         # Creating a table from a query may use a parallel plan (a statement that writes rows in
         # place may not): the aggregate over the daily volume runs on every core. Scoring then

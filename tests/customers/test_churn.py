@@ -13,6 +13,7 @@ from customers.models import (
     Contract,
     ContractStatus,
     Customer,
+    CustomerChurn,
     CustomerKind,
     RetentionTask,
     SalesTeam,
@@ -56,11 +57,16 @@ def scan(tw):
 
 def reload(tw, customer):
     with tenant_scope(tw.tenant):
-        return Customer.objects.get(pk=customer.pk)
+        return Customer.objects.select_related("churn").get(pk=customer.pk)
+
+
+def has_churn_row(tw, customer) -> bool:
+    with tenant_scope(tw.tenant):
+        return CustomerChurn.objects.filter(customer_id=customer.pk).exists()
 
 
 def codes(customer):
-    return [r["code"] for r in customer.churn_reasons]
+    return [r["code"] for r in customer.churn.reasons]
 
 
 def test_volume_drop_against_own_baseline_opens_one_alert_task_and_notification(world):
@@ -76,10 +82,11 @@ def test_volume_drop_against_own_baseline_opens_one_alert_task_and_notification(
 
     assert result.alerts == 1 and result.tasks == 1 and result.notified == 1
     falling, steady = reload(world.a, falling), reload(world.a, steady)
-    assert falling.churn_risk == "high" and falling.churn_score == 56
-    assert falling.churn_reasons == [{"code": "volume_drop", "days": 30, "recent": 90, "baseline": 300,
+    assert falling.churn.risk == "high" and falling.churn.score == 56
+    assert falling.churn.reasons == [{"code": "volume_drop", "days": 30, "recent": 90, "baseline": 300,
                                       "drop_pct": 70, "points": 56}]
-    assert steady.churn_risk == "low" and steady.churn_score == 0 and steady.churn_reasons == []
+    # low with no reasons: no churn row at all
+    assert not has_churn_row(world.a, steady)
     with tenant_scope(world.a.tenant):
         task = RetentionTask.objects.select_related("alert").get()
         assert task.customer_id == falling.pk and task.assignee_id == manager.pk and task.team_id is None
@@ -91,7 +98,7 @@ def test_volume_drop_against_own_baseline_opens_one_alert_task_and_notification(
         assert str(task.pk) in note.url
     # The other company was not scanned: nothing written there.
     with tenant_scope(world.b.tenant):
-        assert Customer.objects.get(pk=other.pk).churn_risk == ""
+        assert not CustomerChurn.objects.exists() and Customer.objects.filter(pk=other.pk).exists()
         assert not ChurnAlert.objects.exists() and not RetentionTask.objects.exists()
         assert not Notification.objects.filter(dedup_key__startswith="churn:").exists()
 
@@ -101,11 +108,11 @@ def test_second_run_changes_nothing_and_already_high_gets_no_second_alert(world)
     falling = make_customer(world.a, "下滑电商", owner=manager)
     ship(world.a, falling, recent_per_day=2, baseline_per_day=10)
     first = scan(world.a)
-    scored_at = reload(world.a, falling).churn_scored_at
+    scored_at = reload(world.a, falling).churn.scored_at
     second = scan(world.a)
     assert first.changed >= 1 and first.alerts == 1
     assert (second.changed, second.alerts, second.tasks, second.notified) == (0, 0, 0, 0)
-    assert reload(world.a, falling).churn_scored_at == scored_at
+    assert reload(world.a, falling).churn.scored_at == scored_at
     # Still high on a later day (the score moves a little): the row changes, no new alert.
     ship(world.a, falling, recent_per_day=1, baseline_per_day=0)
     with tenant_scope(world.a.tenant):
@@ -120,7 +127,7 @@ def test_no_volume_history_is_low_without_reasons_even_with_complaints(world):
             channel="phone", category="complaint", subject="投诉", customer_id=prospect.pk))
     assert scan(world.a).alerts == 0
     prospect = reload(world.a, prospect)
-    assert prospect.churn_risk == "low" and prospect.churn_reasons == []
+    assert not has_churn_row(world.a, prospect)
 
 
 def test_complaints_low_satisfaction_and_commitment_each_give_their_reason(world):
@@ -141,13 +148,13 @@ def test_complaints_low_satisfaction_and_commitment_each_give_their_reason(world
                  status=ContractStatus.ACTIVE).save()
     scan(world.a)
     account = reload(world.a, account)
-    reasons = {r["code"]: r for r in account.churn_reasons}
+    reasons = {r["code"]: r for r in account.churn.reasons}
     assert set(reasons) == {"open_complaints", "low_satisfaction", "under_commitment"}
     assert reasons["open_complaints"]["count"] == 2 and reasons["open_complaints"]["points"] == 30
     assert reasons["low_satisfaction"]["csat"] == 1 and reasons["low_satisfaction"]["nps"] is None
     assert reasons["under_commitment"] == {"code": "under_commitment", "recent": 300, "commitment": 500,
                                            "shortfall_pct": 40, "points": 20}
-    assert account.churn_score == 70 and account.churn_risk == "high"
+    assert account.churn.score == 70 and account.churn.risk == "high"
     with tenant_scope(world.a.tenant):
         task = RetentionTask.objects.get(customer=account)
     assert task.suggested_actions == ["call_back", "fix_complaint", "offer", "review_contract"]
@@ -163,7 +170,7 @@ def test_paid_claim_gives_its_reason(world):
     customer = reload(world.a, Customer(pk=customer_id))
     ship(world.a, customer, recent_per_day=10, baseline_per_day=10)
     scan(world.a)
-    reasons = {r["code"]: r for r in reload(world.a, customer).churn_reasons}
+    reasons = {r["code"]: r for r in reload(world.a, customer).churn.reasons}
     assert reasons["claims_paid"]["count"] == 1
     assert Decimal(reasons["claims_paid"]["amount"]) == planted.payout.amount
 
@@ -175,7 +182,7 @@ def test_thresholds_come_from_the_tenants_rules(world):
         RuleSetting(key="customers.churn_high_score", value=80, effective_from=timezone.localdate(),
                     created_by=world.a.user("tenant_admin")).save()
     assert scan(world.a).alerts == 0
-    assert reload(world.a, falling).churn_risk == "medium"
+    assert reload(world.a, falling).churn.risk == "medium"
 
 
 def test_c_end_vip_without_manager_goes_to_the_retention_queue(world):
@@ -210,4 +217,4 @@ def test_merged_customers_are_skipped(world):
     with tenant_scope(world.a.tenant):
         Customer.objects.filter(pk=merged.pk).update(status="merged", merged_into=survivor)
     scan(world.a)
-    assert reload(world.a, merged).churn_risk == ""
+    assert not has_churn_row(world.a, merged)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.churn_demo import seed_churn_demo
-from customers.models import ChurnAlert, Customer, RetentionTask
+from customers.models import ChurnAlert, Customer, CustomerChurn, RetentionTask
 from customers.selectors import retention as selectors
 from customers.services import retention as services
 from customers.services.churn import churn_scan
@@ -181,7 +181,7 @@ def test_sales_slice_and_risk_counts(world, tasks):
         health = selectors.my_accounts_health(manager)
         assert health["counts"] == {"low": 1, "medium": 0, "high": 3} and health["open_tasks"] == 3
         assert [c.pk for c in health["top_high_risk"]] == sorted(
-            [t.customer_id for t in tasks], key=lambda pk: (-Customer.objects.get(pk=pk).churn_score, -pk))
+            [t.customer_id for t in tasks], key=lambda pk: (-CustomerChurn.objects.get(customer_id=pk).score, -pk))
         counts = selectors.churn_risk_counts()
         assert counts["high"] == 3 and counts["medium"] == 0 and counts["low"] == Customer.objects.exclude(
             status="merged").count() - 3
@@ -191,7 +191,7 @@ def test_demo_closes_one_retained_and_one_lost(world):
     falling_customers(world.a, 2)
     with tenant_scope(world.a.tenant):
         ChurnAlert.objects.all().delete()
-        Customer.objects.update(churn_risk="", churn_score=None, churn_reasons=[])
+        CustomerChurn.objects.all().delete()
     seed_churn_demo(world.a.tenant)
     with tenant_scope(world.a.tenant):
         assert sorted(RetentionTask.objects.values_list("outcome", flat=True)) == ["lost", "retained"]

@@ -1,5 +1,5 @@
 """Objects of issue 10 in both tenants for the leak walk (after the ticket and shipment plants):
-a churn alert with its open retention task, a CSAT survey on the planted ticket and an NPS survey
+a customer's churn state with its alert and open retention task, a CSAT survey on the planted ticket and an NPS survey
 on the planted waybill (both answered), a job's last run and a dead letter. Made directly through
 the ORM: what the walk needs is rows to aim at, not the jobs that would make them. B's texts
 carry the canary."""
@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from django.utils import timezone
 
-from customers.models import ChurnAlert, RetentionTask
+from customers.models import ChurnAlert, CustomerChurn, RetentionTask
 from tenancy.models import DeadLetter, JobOutcome, JobState
 from tenancy.scoping import tenant_scope
 from tickets.models import Survey, SurveyChannel, SurveyKind, SurveyStatus
@@ -23,6 +23,8 @@ def plant_issue10_objects(world) -> None:
     for tw, label, phone in ((world.a, "", "13700000077"), (world.b, CANARY, "13900000077")):
         with tenant_scope(tw.tenant):
             reasons = [{"code": "volume_drop", "recent": 3, "baseline": 40, "drop_pct": 92}]
+            CustomerChurn.objects.create(customer=tw.cust.account, risk="high", score=85, reasons=reasons,
+                                         scored_at=now)
             alert = ChurnAlert.objects.create(customer=tw.cust.account, raised_on=timezone.localdate(), score=85,
                                               reasons=reasons)
             task = RetentionTask.objects.create(alert=alert, customer=tw.cust.account,

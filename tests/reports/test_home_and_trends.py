@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers import services as customer_services
-from customers.models import Customer, CustomerKind
+from customers.models import Customer, CustomerChurn, CustomerKind
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tickets.models import Survey
@@ -90,7 +90,8 @@ def test_churn_risk_counts_and_retention(world):
             for i, risk in enumerate(risks):
                 customer = customer_services.customer_create(actor=admin, kind=CustomerKind.PERSON, name=f"客户{i}",
                                                              province="上海", city="上海")
-                Customer.objects.filter(pk=customer.pk).update(churn_risk=risk)
+                if risk:
+                    CustomerChurn.objects.create(customer=customer, risk=risk)
     client = world.client_for(world.a.user(Role.EXECUTIVE))
     rows = {r["risk"]: r["customers"] for r in client.get(reverse("api-reports-chart", args=["churn"])).json()["rows"]}
     assert rows == {"high": 2, "medium": 1, "low": 1}
@@ -142,7 +143,8 @@ def test_sales_health_partial(world):
     with tenant_scope(a.tenant, user=manager.user):
         mine = customer_services.customer_create(actor=manager.user, kind=CustomerKind.PERSON, name="高风险客户",
                                                  province="上海", city="上海")
-        Customer.objects.filter(pk=mine.pk).update(owner=manager, churn_risk="high", churn_score=88)
+        Customer.objects.filter(pk=mine.pk).update(owner=manager)
+        CustomerChurn.objects.create(customer=mine, risk="high", score=88)
         request = RequestFactory().get("/")
         request.membership = manager
         html = Template("{% load reports_tags %}{% sales_health %}").render(Context({"request": request}))

@@ -30,7 +30,8 @@ in_reach = in_branch_reach
 
 def ticket_list(*, membership: Membership | None) -> QuerySet[Ticket]:
     """The tickets this member may read, newest first."""
-    qs = Ticket.objects.select_related("waybill", "branch", "assignee__user", "customer").order_by("-created_at", "-id")
+    qs = (Ticket.objects.select_related("waybill", "branch", "assignee__user", "customer__churn")
+          .order_by("-created_at", "-id"))
     return in_reach(qs, membership)
 
 
