@@ -1,6 +1,6 @@
 """Demo churn data: run the churn scan over the demo company's volume (customers.demo makes two
-accounts' volume fall sharply), then record two outcomes so the retention rate has numbers —
-one customer retained, one lost."""
+accounts' volume fall sharply), then record an outcome on the first retention task so the
+retention rate has a number, and leave the other open for its account manager to work."""
 from __future__ import annotations
 
 from tenancy.models import Membership, Role
@@ -12,13 +12,12 @@ from .services.retention import retention_task_close
 
 DEMO_OUTCOMES = [
     (RetentionOutcome.RETAINED, "已回访，给予三个月运费九折，客户同意恢复发货量。"),
-    (RetentionOutcome.LOST, "客户已转用其他快递公司，合同到期后不再续约。"),
 ]
 
 
 def seed_churn_demo(tenant) -> ChurnScanResult:
-    """Score the company's customers, then close the first two retention tasks (by customer) as
-    retained and lost, each by its assignee. Returns the scan's counts."""
+    """Score the company's customers, then close the first retention task (by customer) as
+    retained, by its assignee. Returns the scan's counts."""
     with tenant_scope(tenant):
         result = churn_scan()
         admin = Membership.objects.filter(role=Role.TENANT_ADMIN, is_active=True).select_related("user").first()

@@ -1,6 +1,6 @@
 """Demo satisfaction surveys of a company (call from `manage.py seed_demo` after the demo tickets
-and waybills exist): answered CSAT and NPS surveys spread over the last six months so the trend
-charts have shape, a few detractors with their follow-up tickets, and some surveys still pending
+and waybills exist): answered CSAT and NPS surveys made shortly after their ticket closed or
+their parcel was delivered, a few detractors with their follow-up tickets, and some surveys still pending
 or sent. Phone numbers are made-up 138 numbers; consent is not consulted here because
 these rows stand for surveys already sent in the past."""
 from __future__ import annotations
@@ -41,11 +41,12 @@ def seed_surveys_demo(tenant) -> dict:
                         .order_by("id")[:200])
         rows = []
         for i, ticket in enumerate(tickets):
-            rows.append(_row(rng, now, i, SurveyKind.CSAT, ticket=ticket, branch_id=ticket.branch_id,
+            done_at = ticket.closed_at or ticket.resolved_at or ticket.updated_at
+            rows.append(_row(rng, now, i, SurveyKind.CSAT, after=done_at, ticket=ticket, branch_id=ticket.branch_id,
                              customer_id=ticket.customer_id))
         for i, waybill in enumerate(waybills):
-            rows.append(_row(rng, now, i, SurveyKind.NPS, waybill=waybill, branch_id=waybill.destination_branch_id,
-                             customer_id=waybill.receiver_id))
+            rows.append(_row(rng, now, i, SurveyKind.NPS, after=waybill.delivered_at or waybill.status_at or now,
+                             waybill=waybill, branch_id=waybill.destination_branch_id, customer_id=waybill.receiver_id))
         Survey.objects.bulk_create(rows, ignore_conflicts=True)
         made["csat"] = sum(1 for r in rows if r.kind == SurveyKind.CSAT)
         made["nps"] = len(rows) - made["csat"]
@@ -59,15 +60,16 @@ def seed_surveys_demo(tenant) -> dict:
     return made
 
 
-def _row(rng: random.Random, now: dt.datetime, i: int, kind: str, **subject) -> Survey:
-    created = now - dt.timedelta(days=rng.uniform(0.2, 180))
+def _row(rng: random.Random, now: dt.datetime, i: int, kind: str, *, after: dt.datetime, **subject) -> Survey:
+    """A survey made shortly after its ticket closed or its parcel was delivered (`after`)."""
+    created = min(now, after + dt.timedelta(minutes=rng.randint(5, 120)))
     survey = Survey(kind=kind, channel=SurveyChannel.SMS, phone=f"+86138{rng.randint(0, 99999999):08d}",
                     created_at=created, **subject)
     if i % 10 == 0 and created > now - dt.timedelta(days=2):
         return survey  # still waiting to be sent
     survey.status = SurveyStatus.SENT
     survey.attempts = 1
-    survey.sent_at = created + dt.timedelta(minutes=rng.randint(1, 30))
+    survey.sent_at = min(now, created + dt.timedelta(minutes=rng.randint(1, 30)))
     survey.expires_at = survey.sent_at + dt.timedelta(days=14)
     if rng.random() < ANSWER_SHARE:
         survey.status = SurveyStatus.ANSWERED

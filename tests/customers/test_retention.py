@@ -187,11 +187,11 @@ def test_sales_slice_and_risk_counts(world, tasks):
             status="merged").count() - 3
 
 
-def test_demo_closes_one_retained_and_one_lost(world):
+def test_demo_closes_one_retained_and_leaves_one_open(world):
     falling_customers(world.a, 2)
     with tenant_scope(world.a.tenant):
         ChurnAlert.objects.all().delete()
         CustomerChurn.objects.all().delete()
     seed_churn_demo(world.a.tenant)
     with tenant_scope(world.a.tenant):
-        assert sorted(RetentionTask.objects.values_list("outcome", flat=True)) == ["lost", "retained"]
+        assert sorted(RetentionTask.objects.values_list("status", "outcome")) == [("done", "retained"), ("open", "")]

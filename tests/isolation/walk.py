@@ -167,6 +167,8 @@ def hostile_payload(world) -> dict:
         "occurred_on": "2020-01-01",
         **({"violation_type": b.fines.vtype.pk, "case": b.fines.case.pk, "access_log_ids": b.fines.access_log_ids}
            if hasattr(b, "fines") else {}),
+        # Issue 10: a retention task's churn alert (output of the retention API; probed anyway).
+        **({"alert_id": b.issue10.alert.pk} if hasattr(b, "issue10") else {}),
     }
 
 
@@ -176,7 +178,9 @@ FOREIGN_KEY_FIELDS = {"branch", "parent", "tenant", "tenant_id", "user", "member
                       "customer_id", "assignee_id", "lead_id", "member_ids", "team_id", "macro_id", "target_id",
                       "event_id", "calendar", "category",
                       # penalties API
-                      "violation_type", "subject_membership", "subject", "case", "access_log_ids"}
+                      "violation_type", "subject_membership", "subject", "case", "access_log_ids",
+                      # retention API
+                      "alert_id"}
 
 
 def request(client: Client, method: str, path: str, payload: dict, is_api: bool):

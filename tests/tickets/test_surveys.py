@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core import signing
 from django.test import Client
 from django.urls import reverse
@@ -470,3 +471,13 @@ def test_privacy_collect_and_erase(world):
 def test_outbox_dir_setting_used(world, outbox):
     survey = sent_survey(world.a, "13900000099")
     assert os.path.exists(outbox / f"{survey.public_id}.json")
+
+
+def test_answer_page_is_chinese_unless_the_person_chose_english(world):
+    survey = sent_survey(world.a, "13900000069")
+    url = reverse("public:survey_answer", args=[token_of(survey)])
+    browser_in_english = Client(HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    page = browser_in_english.get(url)
+    assert page.status_code == 200 and b'<html lang="zh-hans">' in page.content
+    browser_in_english.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"               # the page's EN switch
+    assert b'<html lang="en">' in browser_in_english.get(url).content

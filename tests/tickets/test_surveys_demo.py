@@ -1,4 +1,4 @@
-"""The demo surveys: trends have answers in several months, detractors have follow-ups, and the
+"""The demo surveys: the trend has answers, none before its ticket closed, detractors have follow-ups, and the
 other tenant gets nothing."""
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def test_seed_surveys_demo(world):
         today = timezone.localdate()
         rows = survey_trend(kind="csat", start=today - dt.timedelta(days=200), end=today)
         assert sum(r["answered"] for r in rows) > 0
+        for survey in Survey.objects.select_related("ticket"):
+            assert survey.created_at >= survey.ticket.closed_at and survey.created_at <= timezone.now()
         assert Survey.objects.filter(follow_up_ticket__isnull=False).count() == made["follow_ups"]
     with tenant_scope(world.b.tenant):
         assert not Survey.objects.exists()

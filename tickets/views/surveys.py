@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import path
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from tenancy.forms import apply_service_errors
@@ -53,9 +54,19 @@ def _page(request, context: dict, status: int = 200):
     return render(request, TEMPLATE, context, status=status)
 
 
+def _page_language(request) -> None:
+    """Chinese unless the person chose English with the page's switch (its cookie): the links go
+    to a Chinese company's customers, whatever language their phone's browser announces."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+
+
 def survey_answer(request, token: str):
     """The public answer page. Invalid link → 404; expired → 410; answered → says so, changes
     nothing; a bad score → the form again with the comment kept."""
+    _page_language(request)
     try:
         link = survey_token_read(token)
     except (SurveyLinkInvalid, SurveyLinkExpired):
