@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tenancy.tasks import TRANSIENT_RETRY, TenantTask
+from tenancy.tasks import TRANSIENT_RETRY, TenantTask, fan_out
 
 from . import importing
 
@@ -41,9 +41,5 @@ def customer_import_sweep(*, tenant_id: int) -> dict:
 @shared_task(name="customers.import_tasks.platform_customer_import_sweep", ignore_result=True)
 def platform_customer_import_sweep() -> int:
     """Fan out the sweep, one task per active tenant (for the beat schedule)."""
-    from tenancy.models import Tenant
 
-    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
-    for tenant_id in tenant_ids:
-        customer_import_sweep.delay(tenant_id=tenant_id)
-    return len(tenant_ids)
+    return fan_out(customer_import_sweep)

@@ -6,18 +6,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tenancy.models import Tenant
-from tenancy.tasks import TRANSIENT_RETRY, TenantTask
+from tenancy.tasks import TRANSIENT_RETRY, TenantTask, fan_out
 
 from . import services
 from .import_tasks import customer_import_run, customer_import_validate  # noqa: F401  (registered here)
-
-
-def _fan_out(task) -> int:
-    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
-    for tenant_id in tenant_ids:
-        task.delay(tenant_id=tenant_id)
-    return len(tenant_ids)
 
 
 @shared_task(base=TenantTask, name="customers.tasks.segments_recompute", acks_late=True, ignore_result=True,
@@ -50,19 +42,19 @@ def churn_scan(*, tenant_id: int) -> dict:
 
 @shared_task(name="customers.tasks.platform_segments_sweep", ignore_result=True)
 def platform_segments_sweep() -> int:
-    return _fan_out(segments_recompute)
+    return fan_out(segments_recompute)
 
 
 @shared_task(name="customers.tasks.platform_duplicates_sweep", ignore_result=True)
 def platform_duplicates_sweep() -> int:
-    return _fan_out(duplicates_scan)
+    return fan_out(duplicates_scan)
 
 
 @shared_task(name="customers.tasks.platform_sales_reminders_sweep", ignore_result=True)
 def platform_sales_reminders_sweep() -> int:
-    return _fan_out(sales_reminders_send)
+    return fan_out(sales_reminders_send)
 
 
 @shared_task(name="customers.tasks.platform_churn_sweep", ignore_result=True)
 def platform_churn_sweep() -> int:
-    return _fan_out(churn_scan)
+    return fan_out(churn_scan)

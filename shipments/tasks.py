@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tenancy.models import Tenant
-from tenancy.tasks import TRANSIENT_RETRY, TenantTask
+from tenancy.tasks import TRANSIENT_RETRY, TenantTask, fan_out
 
 from . import services
 
@@ -20,10 +19,7 @@ def exception_sweep(*, tenant_id: int) -> dict:
 
 @shared_task(name="shipments.tasks.platform_exception_sweep", ignore_result=True)
 def platform_exception_sweep() -> int:
-    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
-    for tenant_id in tenant_ids:
-        exception_sweep.delay(tenant_id=tenant_id)
-    return len(tenant_ids)
+    return fan_out(exception_sweep)
 
 
 @shared_task(name="shipments.tasks.platform_tracking_partitions", ignore_result=True)

@@ -189,6 +189,15 @@ def _initial(values: dict) -> dict:
     return row
 
 
+def fan_out(task, **kwargs) -> int:
+    """Queue `task` once per active company (the platform half of a periodic job); returns how
+    many were queued."""
+    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        task.delay(tenant_id=tenant_id, **kwargs)
+    return len(tenant_ids)
+
+
 def enqueue_on_commit(task, **kwargs) -> None:
     """Send `task` with `kwargs` once the current transaction commits (at once outside one).
 
@@ -231,7 +240,4 @@ def tenant_key_age_check(self, *, tenant_id: int) -> list[str]:
 
 @shared_task(name="tenancy.tasks.platform_key_age_sweep", ignore_result=True)
 def platform_key_age_sweep() -> int:
-    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
-    for tenant_id in tenant_ids:
-        tenant_key_age_check.delay(tenant_id=tenant_id)
-    return len(tenant_ids)
+    return fan_out(tenant_key_age_check)

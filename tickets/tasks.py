@@ -15,9 +15,8 @@ from celery import shared_task
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from tenancy.models import Tenant
 from tenancy.scoping import tenant_scope
-from tenancy.tasks import TRANSIENT_RETRY, TenantTask, retry_on
+from tenancy.tasks import TRANSIENT_RETRY, TenantTask, fan_out, retry_on
 
 from .channels import TransientDeliveryError
 from .gateways import GatewayTransientError
@@ -43,10 +42,7 @@ def sla_sweep_tenant(*, tenant_id: int) -> dict:
 @shared_task(name="tickets.tasks.platform_sla_sweep", ignore_result=True)
 def platform_sla_sweep() -> int:
     """One SLA sweep per active tenant."""
-    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
-    for tenant_id in tenant_ids:
-        sla_sweep_tenant.delay(tenant_id=tenant_id)
-    return len(tenant_ids)
+    return fan_out(sla_sweep_tenant)
 
 @shared_task(base=TenantTask, bind=True, name="tickets.tasks.outbound_deliver", acks_late=True, ignore_result=True,
              max_retries=MAX_DELIVERY_RETRIES)
@@ -75,10 +71,7 @@ def outbound_sweep(*, tenant_id: int) -> int:
 
 @shared_task(name="tickets.tasks.platform_outbound_sweep", ignore_result=True)
 def platform_outbound_sweep() -> int:
-    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
-    for tenant_id in tenant_ids:
-        outbound_sweep.delay(tenant_id=tenant_id)
-    return len(tenant_ids)
+    return fan_out(outbound_sweep)
 
 
 # --- satisfaction surveys (DOMAIN.md §7) -------------------------------------------------------
@@ -123,7 +116,4 @@ def survey_sweep(*, tenant_id: int, pending_older_than_seconds: int | None = Non
 @shared_task(name="tickets.tasks.platform_survey_sweep", ignore_result=True)
 def platform_survey_sweep() -> int:
     """One survey sweep per active tenant."""
-    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
-    for tenant_id in tenant_ids:
-        survey_sweep.delay(tenant_id=tenant_id)
-    return len(tenant_ids)
+    return fan_out(survey_sweep)

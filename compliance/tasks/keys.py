@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tenancy.tasks import TRANSIENT_RETRY, TenantTask
+from tenancy.tasks import TRANSIENT_RETRY, TenantTask, fan_out
 
 from ..models import KeyRotation
 from ..selectors.keys import rotations_stalled
@@ -39,9 +39,4 @@ def key_rotation_sweep(*, tenant_id: int) -> list[int]:
 @shared_task(name="compliance.tasks.keys.platform_key_rotation_sweep", ignore_result=True)
 def platform_key_rotation_sweep() -> int:
     """Fan out the sweep, one task per active company (for the beat schedule)."""
-    from tenancy.models import Tenant
-
-    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
-    for tenant_id in tenant_ids:
-        key_rotation_sweep.delay(tenant_id=tenant_id)
-    return len(tenant_ids)
+    return fan_out(key_rotation_sweep)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from tenancy.models import Tenant
-from tenancy.tasks import TRANSIENT_RETRY, TenantTask
+from tenancy.tasks import TRANSIENT_RETRY, TenantTask, fan_out
 
 from ..services import retention as service
 
@@ -22,7 +21,4 @@ def retention_run(*, tenant_id: int, run_id: int | None = None) -> int | None:
 
 @shared_task(name="compliance.tasks.platform_retention_sweep", ignore_result=True)
 def platform_retention_sweep() -> int:
-    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
-    for tenant_id in tenant_ids:
-        retention_run.delay(tenant_id=tenant_id)
-    return len(tenant_ids)
+    return fan_out(retention_run)

@@ -148,7 +148,8 @@ def test_sales_health_partial(world):
         request = RequestFactory().get("/")
         request.membership = manager
         html = Template("{% load reports_tags %}{% sales_health %}").render(Context({"request": request}))
-    assert "高风险客户" in html and 'id="sales-health"' in html and "88" in html
+    # A C-end person's name is masked on screen (DOMAIN.md §6).
+    assert mine.display_name in html and "高风险客户" not in html and 'id="sales-health"' in html and "88" in html
     with tenant_scope(a.tenant):
         request.membership = a.members[Role.AGENT]
         assert "sales-health" not in Template("{% load reports_tags %}{% sales_health %}").render(
