@@ -17,19 +17,16 @@ from ..selectors import retention as selectors
 from ..selectors.retention import RETENTION_TABS
 from ..services import retention as services
 from .filters import SelectorFilterSet
-from .serializers import MemberBriefSerializer
+from .serializers import ChurnStateFields, MemberBriefSerializer
 
 # --- serializers ------------------------------------------------------------------------------
 
 
-class RetentionCustomerSerializer(serializers.Serializer):
+class RetentionCustomerSerializer(ChurnStateFields, serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
     name = serializers.CharField(source="display_name")
     kind = serializers.CharField()
-    # From the customer's churn row; no row means low with no reasons.
-    churn_risk = serializers.CharField(source="churn.risk", default="low", allow_blank=True)
-    churn_score = serializers.IntegerField(source="churn.score", default=0, allow_null=True)
 
 
 class RetentionTeamSerializer(serializers.Serializer):

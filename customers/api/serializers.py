@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -24,6 +25,7 @@ from tenancy.models import Membership
 from .. import regions
 from ..models import (
     ActivityKind,
+    ChurnRisk,
     ContractStatus,
     CreditRating,
     Customer,
@@ -127,7 +129,32 @@ class LaneSerializer(LaneFieldsSerializer):
 
 # --- customers -------------------------------------------------------------------------------------
 
-class CustomerSerializer(serializers.Serializer):
+
+def _churn_row(customer):
+    """The customer's churn row, or None: no row means low with no reasons (customers.CustomerChurn)."""
+    try:
+        return customer.churn
+    except ObjectDoesNotExist:
+        return None
+
+
+class ChurnStateFields(serializers.Serializer):
+    """`churn_risk` and `churn_score` of a customer, read from its churn row (select_related
+    "churn" where a list shows them)."""
+
+    churn_risk = serializers.SerializerMethodField(help_text=_("low, medium or high, from the last churn scan"))
+    churn_score = serializers.SerializerMethodField(help_text=_("0–100, as of the last churn scan that changed it"))
+
+    def get_churn_risk(self, obj) -> str:
+        row = _churn_row(obj)
+        return row.risk if row is not None and row.risk else ChurnRisk.LOW
+
+    def get_churn_score(self, obj) -> int:
+        row = _churn_row(obj)
+        return row.score if row is not None and row.score is not None else 0
+
+
+class CustomerSerializer(ChurnStateFields, serializers.Serializer):
     """A customer: B-end account or C-end person. `primary_phone` and `tags` come from
     `selectors.records.with_list_extras` (two queries per page)."""
 
@@ -154,13 +181,14 @@ class CustomerSerializer(serializers.Serializer):
     notes = serializers.CharField()
     segments = serializers.ListField(child=serializers.CharField())
     tags = TagBriefSerializer(many=True, source="tag_list")
-    # From the customer's churn row (customers.CustomerChurn); no row means low with no reasons.
-    churn_risk = serializers.CharField(source="churn.risk", default="low", allow_blank=True)
-    churn_score = serializers.IntegerField(source="churn.score", default=0, allow_null=True,
-                                           help_text=_("0–100, as of the last churn scan that changed it"))
-    churn_reasons = serializers.JSONField(source="churn.reasons", default=list)
+    churn_reasons = serializers.SerializerMethodField()
     merged_into = serializers.IntegerField(source="merged_into_id", allow_null=True)
     created_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_churn_reasons(self, obj) -> list:
+        row = _churn_row(obj)
+        return row.reasons if row is not None else []
 
     def get_primary_phone(self, obj) -> str:
         return _masked_or_blank(getattr(obj, "primary_phone", None), "phone")
